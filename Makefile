@@ -1,0 +1,27 @@
+# Set up the virtual environment on first use, then run the requested job.
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: test run bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+## make test: install the project with its test extras and run the whole suite
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+## make run: simulate a momentum pool on the bundled data and print a summary
+run: $(STAMP)
+	$(PY) -m sim_service.engine.demo
+
+## make bench: time the engine's hot paths
+bench: $(STAMP)
+	$(PY) bench/engine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,1 @@
+"""Price datasets: the bundled default series, folders of per-token files, in-memory arrays."""

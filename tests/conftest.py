@@ -1,0 +1,14 @@
+"""Shared test fixtures."""
+
+import pathlib
+
+import pytest
+
+import sim_service  # noqa: F401  (float64 on)
+
+VECTORS_DIR = pathlib.Path(__file__).parent / "vectors"
+
+
+@pytest.fixture(scope="session")
+def vectors_dir() -> pathlib.Path:
+    return VECTORS_DIR
