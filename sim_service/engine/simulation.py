@@ -1,0 +1,268 @@
+"""The engine's entry point: static configuration + params + prices -> weights, reserves, values.
+
+``SimConfig`` holds every setting that changes shapes or code paths; it is hashable and passed as
+a static argument, so each distinct configuration (and price-array length) compiles once and is
+reused from JAX's cache. Parameters are a dict of arrays in the reference's parameterisation
+(``logit_lamb`` [n], ``log_k`` [n], ``initial_weights_logits`` [n], ...).
+
+Window convention: ``prices`` [T, n] is the whole (burn-in included) minute array, the rule runs
+from its row 0, and the simulated window is rows ``start_index .. start_index + bout_length - 2``
+(``bout_length - 1`` minutes). ``start_index`` may be traced, so windows vmap.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from functools import partial
+from typing import Mapping
+
+import jax
+import jax.numpy as jnp
+from jax import Array, lax
+
+from sim_service.engine import metrics, reserves, rules, weights
+from sim_service.engine.transforms import MINUTES_PER_DAY
+
+Params = Mapping[str, Array]
+
+FIXED_WEIGHT_RULES = ("balancer", "hodl")
+RULES = (*rules.TFMM_RULES, *FIXED_WEIGHT_RULES)
+
+
+@dataclasses.dataclass(frozen=True)
+class SimConfig:
+    """Static settings of one simulation (hashable; one compilation per distinct value)."""
+
+    rule: str
+    n_assets: int
+    bout_length: int
+    chunk_period: int = 1440
+    weight_interpolation_period: int = 1440
+    weight_interpolation_method: str = "linear"
+    maximum_change: float = 3e-4
+    minimum_weight: float | None = None
+    max_memory_days: float = 365.0
+    use_alt_lamb: bool = False
+    use_pre_exp_scaling: bool = True
+    ste_max_change: bool = False
+    ste_min_max_weight: bool = False
+    initial_pool_value: float = 1_000_000.0
+    arb_frequency: int = 1
+    do_arb: bool = True
+    return_val: str = "daily_log_sharpe"
+    use_fused_reserves: bool = True
+
+    def __post_init__(self) -> None:
+        if self.rule not in RULES:
+            raise ValueError(f"unknown rule {self.rule!r}; valid: {', '.join(RULES)}")
+        if self.bout_length < 3:
+            raise ValueError(f"bout_length must be >= 3 minutes, got {self.bout_length}")
+        if self.weight_interpolation_period > self.chunk_period:
+            raise ValueError("weight_interpolation_period must be <= chunk_period")
+        if self.arb_frequency < 1:
+            raise ValueError("arb_frequency must be >= 1")
+
+    @property
+    def n_minutes(self) -> int:
+        """Simulated minutes L = bout_length - 1."""
+        return self.bout_length - 1
+
+    @property
+    def is_tfmm(self) -> bool:
+        return self.rule in rules.TFMM_RULES
+
+    @property
+    def rule_settings(self) -> rules.RuleSettings:
+        return rules.RuleSettings(
+            self.chunk_period, self.max_memory_days, self.use_alt_lamb, self.use_pre_exp_scaling
+        )
+
+    @property
+    def weight_settings(self) -> weights.WeightSettings:
+        return weights.WeightSettings(
+            self.n_assets,
+            self.chunk_period,
+            self.weight_interpolation_period,
+            self.weight_interpolation_method,
+            self.maximum_change,
+            self.minimum_weight,
+            self.ste_max_change,
+            self.ste_min_max_weight,
+        )
+
+    @property
+    def uses_fused_objective(self) -> bool:
+        """Whether the objective is computed from daily boundary values only (spec 6.16)."""
+        return (
+            self.use_fused_reserves
+            and self.is_tfmm
+            and self.rule not in rules.WEIGHT_RULES
+            and self.return_val in metrics.FUSED_RETURN_VALS
+            and self.arb_frequency == 1
+            and self.do_arb
+            and MINUTES_PER_DAY % self.chunk_period == 0
+            and self.bout_length > 2 * MINUTES_PER_DAY
+        )
+
+    def min_price_rows(self, start_index: int) -> int:
+        """Rows the price array needs so the window's rule outputs exist (no slice clamping)."""
+        rows_for_window = start_index + self.bout_length - 1
+        if not self.is_tfmm:
+            return rows_for_window
+        n_c = weights.n_window_chunks(self.bout_length, self.chunk_period)
+        rows_for_rule = (start_index // self.chunk_period + n_c) * self.chunk_period + 1
+        return max(rows_for_window, rows_for_rule)
+
+
+# --------------------------------------------------------------------------- pieces
+
+
+def initial_weights(params: Params, n_assets: int) -> Array:
+    """Softmax of the stop-gradient ``initial_weights_logits`` (a scalar broadcasts), else the
+    stop-gradient ``initial_weights``. -> [n]"""
+    if "initial_weights_logits" in params:
+        logits = jnp.broadcast_to(params["initial_weights_logits"], (n_assets,))
+        return jax.nn.softmax(lax.stop_gradient(logits))
+    if "initial_weights" in params:
+        return lax.stop_gradient(jnp.broadcast_to(params["initial_weights"], (n_assets,)))
+    raise ValueError("params need 'initial_weights_logits' or 'initial_weights'")
+
+
+def whole_rule_outputs(params: Params, prices: Array, config: SimConfig) -> Array:
+    """Raw rule outputs [K - 1, n] over the whole price array (chunks from row 0)."""
+    chunk_prices = prices[:: config.chunk_period]
+    return rules.rule_outputs(config.rule, params, config.rule_settings, chunk_prices)
+
+
+def window_weights(params: Params, prices: Array, start_index: Array, config: SimConfig):
+    """Minute weights [L, n] of the window."""
+    w0 = initial_weights(params, config.n_assets)
+    if not config.is_tfmm:
+        return jnp.broadcast_to(w0, (config.n_minutes, config.n_assets))
+    window_outputs = weights.window_raw_outputs(
+        whole_rule_outputs(params, prices, config),
+        start_index,
+        config.bout_length,
+        config.chunk_period,
+    )
+    smoothing = None
+    if config.rule in rules.WEIGHT_RULES:
+        smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+    return weights.fine_weights(
+        window_outputs, w0, config.weight_settings, config.bout_length, smoothing
+    )
+
+
+def window_prices(prices: Array, start_index: Array, config: SimConfig) -> Array:
+    """Prices [L, n] of the simulated minutes."""
+    return lax.dynamic_slice_in_dim(prices, start_index, config.n_minutes, axis=0)
+
+
+def window_reserves(minute_weights: Array, minute_prices: Array, config: SimConfig) -> Array:
+    """Zero-fee reserves [L, n] for the configured rule, arbitrage cadence and do_arb."""
+    v0 = config.initial_pool_value
+    if config.rule == "hodl" or not config.do_arb:
+        return reserves.hodl_reserves(minute_weights[0], minute_prices, v0)
+    f = config.arb_frequency
+    sampled = reserves.tfmm_reserves(minute_weights[::f], minute_prices[::f], v0)
+    return reserves.hold_between_arbitrages(sampled, f, config.n_minutes)
+
+
+# --------------------------------------------------------------------------- entry points
+
+
+@partial(jax.jit, static_argnames=("config",))
+def simulate(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
+    """One window: {weights, reserves, values, prices [L, ...], final_value, final_reserves}.
+
+    HODL's weights are its value shares; every other pool's are its minute weights.
+    """
+    minute_prices = window_prices(prices, start_index, config)
+    minute_weights = window_weights(params, prices, start_index, config)
+    pool_reserves = window_reserves(minute_weights, minute_prices, config)
+    values = reserves.values_of(pool_reserves, minute_prices)
+    if config.rule == "hodl":
+        minute_weights = pool_reserves * minute_prices / values[:, None]
+    return {
+        "weights": minute_weights,
+        "reserves": pool_reserves,
+        "values": values,
+        "prices": minute_prices,
+        "final_value": values[-1],
+        "final_reserves": pool_reserves[-1],
+    }
+
+
+def daily_boundary_values(minute_weights: Array, minute_prices: Array, pool_value: float):
+    """Values at minutes 0, 1440, ... (D + 1 points, D = floor((bout_length - 2) / 1440))."""
+    growth = reserves.log_growth(minute_weights, jnp.log(minute_prices))
+    boundary = slice(None, None, MINUTES_PER_DAY)
+    return pool_value * jnp.exp(growth[boundary]) * jnp.sum(minute_weights[boundary], axis=-1)
+
+
+def window_objective(params: Params, prices: Array, start_index: Array, config: SimConfig):
+    """The configured ``return_val`` of one window (fused daily path where the spec allows)."""
+    minute_prices = window_prices(prices, start_index, config)
+    minute_weights = window_weights(params, prices, start_index, config)
+    if config.uses_fused_objective:
+        boundary = daily_boundary_values(minute_weights, minute_prices, config.initial_pool_value)
+        return metrics.fused_objective(config.return_val, boundary)
+    pool_reserves = window_reserves(minute_weights, minute_prices, config)
+    values = reserves.values_of(pool_reserves, minute_prices)
+    return metrics.objective(config.return_val, values, pool_reserves, minute_prices)
+
+
+@partial(jax.jit, static_argnames=("config",))
+def objective(params: Params, prices: Array, start_index: Array, config: SimConfig) -> Array:
+    """Scalar objective of one window (jit-compiled once per configuration)."""
+    return window_objective(params, prices, start_index, config)
+
+
+def batch_objective(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+    """Objective per window [B] for one parameter set and window starts [B]."""
+    return jax.vmap(window_objective, in_axes=(None, None, 0, None))(
+        params, prices, start_indices, config
+    )
+
+
+def _mean_batch_objective(params, prices, start_indices, config):
+    per_window = batch_objective(params, prices, start_indices, config)
+    return jnp.mean(per_window), per_window
+
+
+@partial(jax.jit, static_argnames=("config",))
+def evaluate_sets(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+    """Objective per set and window [S, B] for stacked params (leading axis S) -- no gradient."""
+    return jax.vmap(batch_objective, in_axes=(0, None, None, None))(
+        params, prices, start_indices, config
+    )
+
+
+@partial(jax.jit, static_argnames=("config",))
+def value_and_grad_sets(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+    """For stacked params [S, ...]: (mean objective [S], per-window [S, B], gradients like params).
+
+    The gradient is of the batch-mean objective of each set w.r.t. that set's parameters.
+    """
+    grad_fn = jax.value_and_grad(_mean_batch_objective, has_aux=True)
+    (mean, per_window), grads = jax.vmap(grad_fn, in_axes=(0, None, None, None))(
+        params, prices, start_indices, config
+    )
+    return mean, per_window, grads
+
+
+@partial(jax.jit, static_argnames=("config",))
+def readouts(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
+    """Estimator internals of a momentum-family rule, sliced to the window: each [n_c, n]."""
+    if config.rule not in rules.GRADIENT_RULES:
+        raise ValueError(f"readouts exist only for {', '.join(rules.GRADIENT_RULES)}")
+    chunk_prices = prices[:: config.chunk_period]
+    _, readout = rules.gradient_rule_outputs(
+        config.rule, params, config.rule_settings, chunk_prices
+    )
+    return {
+        name: weights.window_raw_outputs(
+            series, start_index, config.bout_length, config.chunk_period
+        )
+        for name, series in readout._asdict().items()
+    }
