@@ -1,9 +1,9 @@
-"""Exponentially weighted estimators over chunk prices, in step form and scanned form.
+"""Exponentially weighted estimators over chunk prices, one chunk at a time.
 
-Every estimator runs over chunk prices ``Q[K, n]`` (one row per ``chunk_period`` minutes from the
-first row of the price array) with a per-asset decay ``lamb[n]`` and returns ``K - 1`` rows:
-row ``i`` belongs to chunk ``i + 1`` and uses ``Q[0 .. i + 1]`` only (no look-ahead).
-The scanned forms are ``lax.scan`` over the step forms, so the two agree exactly.
+Estimators run over chunk prices ``Q[K, n]`` (one row per ``chunk_period`` minutes from the first
+row of the price array) with a per-asset decay ``lamb[n]``; scanned over ``Q[1:]`` from a state
+built on ``Q[0]`` they give ``K - 1`` rows: row ``i`` belongs to chunk ``i + 1`` and uses
+``Q[0 .. i + 1]`` only (no look-ahead).
 """
 
 from __future__ import annotations
@@ -74,33 +74,49 @@ def gradient_scan(chunk_prices: Array, lamb: Array, alt_lamb: Array | None) -> G
     return readout
 
 
-def ewma_scan(chunk_prices: Array, lamb: Array) -> Array:
-    """EWMA of chunk prices [K, n] with decay lamb [n] -> [K - 1, n] (rows 1..K-1)."""
+class EwmaPairState(NamedTuple):
+    """Two EWMAs of the same prices with different decays; fields [n]."""
 
-    def step(ewma: Array, price: Array) -> tuple[Array, Array]:
-        ewma = ewma + (price - ewma) / (1.0 / (1.0 - lamb))
-        return ewma, ewma
-
-    _, ewmas = lax.scan(step, chunk_prices[0], chunk_prices[1:])
-    return ewmas
+    ewma_1: Array
+    ewma_2: Array
 
 
-def return_variance_scan(chunk_prices: Array, lamb: Array) -> Array:
-    """EWMA variance of chunk-to-chunk returns, chunk prices [K, n] -> [K - 1, n].
+def initial_ewma_pair_state(first_price: Array) -> EwmaPairState:
+    return EwmaPairState(first_price, first_price)
 
-    Returns r_j = Q_{j+1} / Q_j - 1; the state (mean, s) starts at (r_0, 0); the first output row
-    is all ones (as the reference's scan path), later rows are s (1 - lamb).
+
+def ewma_step(ewma: Array, price: Array, lamb: Array) -> Array:
+    """One EWMA update: e + (Q - e) / G with G = 1 / (1 - lamb). Shapes [n]."""
+    return ewma + (price - ewma) / (1.0 / (1.0 - lamb))
+
+
+class VarianceState(NamedTuple):
+    """Carry of the return-variance estimator; fields [n] (``started`` a bool scalar)."""
+
+    previous_price: Array
+    mean: Array
+    s: Array
+    started: Array
+
+
+def initial_variance_state(first_price: Array) -> VarianceState:
+    """State before the first return is seen."""
+    zeros = jnp.zeros_like(first_price)
+    return VarianceState(first_price, zeros, zeros, jnp.array(False))
+
+
+def return_variance_step(
+    state: VarianceState, price: Array, lamb: Array
+) -> tuple[VarianceState, Array]:
+    """One chunk of the EWMA variance of chunk-to-chunk returns r = (Q - Q_prev) / Q_prev.
+
+    The first return initialises the mean (output all ones, as the reference's scan path);
+    afterwards d = r - mean, mean += d / G, s = lamb s + d (d (1 - 1/G)), output s (1 - lamb).
     """
-    returns = chunk_prices[1:] / chunk_prices[:-1] - 1.0
-
+    r = (price - state.previous_price) / state.previous_price
     g_inf = 1.0 / (1.0 - lamb)
-
-    def step(carry: tuple[Array, Array], r: Array) -> tuple[tuple[Array, Array], Array]:
-        mean, s = carry
-        d = r - mean
-        mean = mean + d / g_inf
-        s = lamb * s + d * (d * (1 - 1 / g_inf))
-        return (mean, s), s * (1.0 - lamb)
-
-    _, variances = lax.scan(step, (returns[0], jnp.zeros_like(returns[0])), returns[1:])
-    return jnp.concatenate([jnp.ones_like(returns[:1]), variances], axis=0)
+    d = r - state.mean
+    mean = jnp.where(state.started, state.mean + d / g_inf, r)
+    s = jnp.where(state.started, lamb * state.s + d * (d * (1 - 1 / g_inf)), 0.0)
+    variance = jnp.where(state.started, s * (1.0 - lamb), 1.0)
+    return VarianceState(price, mean, s, jnp.array(True)), variance

@@ -4,17 +4,17 @@ A *delta* rule (momentum, anti-momentum, power channel, mean-reversion channel, 
 momentum) outputs a weight change per chunk; a *weight* rule (min variance) outputs a target
 weight vector. All functions take ``params`` (dict of per-asset arrays [n], or [1] broadcast)
 and chunk prices ``Q[K, n]`` and return raw outputs ``u[K - 1, n]`` (row i = chunk i + 1).
-The momentum family also has a step form (one chunk at a time) built from the same pieces.
+Every rule is a recurrence (``RuleKernel``): its vectorised form is the scan of its step form.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Mapping, NamedTuple
+from typing import Any, Callable, Mapping, NamedTuple
 
 import jax
 import jax.numpy as jnp
-from jax import Array
+from jax import Array, lax
 
 from sim_service.engine import estimators
 from sim_service.engine.transforms import (
@@ -161,32 +161,29 @@ GRADIENT_RULES: dict[str, OutputFn] = {
 }
 
 
-# --------------------------------------------------------------------------- gradient family
+# --------------------------------------------------------------------------- kernels
 
 
-def gradient_rule_outputs(
-    rule: str, params: Params, settings: RuleSettings, chunk_prices: Array
-) -> tuple[Array, estimators.GradientReadout]:
-    """Raw outputs [K - 1, n] and estimator readouts of a momentum-family rule."""
+class RuleKernel(NamedTuple):
+    """A rule as a recurrence over chunk prices, parameter transforms already applied.
+
+    ``init(first_price [n]) -> state``; ``step(state, price [n]) -> (state, raw output [n])``.
+    The vectorised form of every rule is ``lax.scan`` of its step, so the two agree exactly.
+    """
+
+    init: Callable[[Array], Any]
+    step: Callable[[Any, Array], tuple[Any, Array]]
+
+
+def _gradient_kernel(rule: str, params: Params, settings: RuleSettings) -> RuleKernel:
     lamb, alt_lamb, memory_days = capped_lambdas(params, settings)
-    readout = estimators.gradient_scan(chunk_prices, lamb, alt_lamb)
-    return GRADIENT_RULES[rule](readout.gradients, params, settings, memory_days), readout
+    output_fn = GRADIENT_RULES[rule]
 
+    def step(state: estimators.GradientState, price: Array):
+        state, readout = estimators.gradient_step(state, price, lamb, alt_lamb)
+        return state, output_fn(readout.gradients, params, settings, memory_days)
 
-def gradient_rule_step(
-    rule: str,
-    state: estimators.GradientState,
-    chunk_price: Array,
-    params: Params,
-    settings: RuleSettings,
-) -> tuple[estimators.GradientState, Array]:
-    """One chunk of a momentum-family rule: (state, price [n]) -> (new state, raw output [n])."""
-    lamb, alt_lamb, memory_days = capped_lambdas(params, settings)
-    state, readout = estimators.gradient_step(state, chunk_price, lamb, alt_lamb)
-    return state, GRADIENT_RULES[rule](readout.gradients, params, settings, memory_days)
-
-
-# --------------------------------------------------------------------------- other rules
+    return RuleKernel(estimators.initial_gradient_state, step)
 
 
 def _days_to_capped_lamb(memory_days: Array, settings: RuleSettings) -> Array:
@@ -196,8 +193,8 @@ def _days_to_capped_lamb(memory_days: Array, settings: RuleSettings) -> Array:
     return jnp.clip(lamb, 0.0, lamb_max)
 
 
-def difference_momentum_outputs(params: Params, settings: RuleSettings, chunk_prices: Array):
-    """Difference momentum: x = 1 - ewma_2 / ewma_1 projected with k (days or logit form)."""
+def _difference_momentum_kernel(params: Params, settings: RuleSettings) -> RuleKernel:
+    """x = 1 - ewma_2 / ewma_1 projected with k; days form or logit form of the memories."""
     if "memory_days_1" in params and "memory_days_2" in params:
         days_1, days_2 = params["memory_days_1"], params["memory_days_2"]
         k = params["k"] * jnp.maximum(days_1, days_2)
@@ -208,26 +205,62 @@ def difference_momentum_outputs(params: Params, settings: RuleSettings, chunk_pr
         days_1 = jnp.clip(lamb_to_memory_days(lamb, c), 0.0, mmd)
         days_2 = jnp.clip(lamb_to_memory_days(alt_lamb, c), 0.0, mmd)
         k = momentum_k(params, days_1)
-    ewma_1 = estimators.ewma_scan(chunk_prices, _days_to_capped_lamb(days_1, settings))
-    ewma_2 = estimators.ewma_scan(chunk_prices, _days_to_capped_lamb(days_2, settings))
-    return zero_sum_projection(1.0 - ewma_2 / ewma_1, k, mask_zero_k=True)
+    lamb_1 = _days_to_capped_lamb(days_1, settings)
+    lamb_2 = _days_to_capped_lamb(days_2, settings)
+
+    def step(state: estimators.EwmaPairState, price: Array):
+        ewma_1 = estimators.ewma_step(state.ewma_1, price, lamb_1)
+        ewma_2 = estimators.ewma_step(state.ewma_2, price, lamb_2)
+        output = zero_sum_projection(1.0 - ewma_2 / ewma_1, k, mask_zero_k=True)
+        return estimators.EwmaPairState(ewma_1, ewma_2), output
+
+    return RuleKernel(estimators.initial_ewma_pair_state, step)
 
 
-def _variance_lamb(params: Params, settings: RuleSettings) -> Array:
-    """Variance decay for min variance from memory_days_1 (or logit_lamb), NumPy-variant cap."""
+def _numpy_lamb_max(settings: RuleSettings) -> float:
+    return float(memory_days_to_lamb_np(settings.max_memory_days, settings.chunk_period))
+
+
+def _min_variance_kernel(params: Params, settings: RuleSettings) -> RuleKernel:
+    """Target weights = inverse EWMA return variances, normalised."""
     if "memory_days_1" in params:
         lamb = memory_days_to_lamb(params["memory_days_1"], settings.chunk_period)
     else:
         lamb = jax.nn.sigmoid(params["logit_lamb"])
-    lamb_max = float(memory_days_to_lamb_np(settings.max_memory_days, settings.chunk_period))
-    return jnp.clip(lamb, 0.0, lamb_max)
+    lamb = jnp.clip(lamb, 0.0, _numpy_lamb_max(settings))
+
+    def step(state: estimators.VarianceState, price: Array):
+        state, variance = estimators.return_variance_step(state, price, lamb)
+        precisions = 1.0 / variance
+        return state, precisions / jnp.sum(precisions, axis=-1, keepdims=True)
+
+    return RuleKernel(estimators.initial_variance_state, step)
 
 
-def min_variance_outputs(params: Params, settings: RuleSettings, chunk_prices: Array) -> Array:
-    """Min variance target weights [K - 1, n]: inverse return variances, normalised."""
-    variances = estimators.return_variance_scan(chunk_prices, _variance_lamb(params, settings))
-    precisions = 1.0 / variances
-    return precisions / jnp.sum(precisions, axis=-1, keepdims=True)
+def rule_kernel(rule: str, params: Params, settings: RuleSettings) -> RuleKernel:
+    """The (init, step) recurrence of any TFMM rule."""
+    if rule in GRADIENT_RULES:
+        return _gradient_kernel(rule, params, settings)
+    if rule == "difference_momentum":
+        return _difference_momentum_kernel(params, settings)
+    if rule == "min_variance":
+        return _min_variance_kernel(params, settings)
+    raise ValueError(f"unknown TFMM rule {rule!r}; valid: {', '.join(TFMM_RULES)}")
+
+
+def rule_outputs(rule: str, params: Params, settings: RuleSettings, chunk_prices: Array) -> Array:
+    """Raw outputs [K - 1, n] of any TFMM rule over chunk prices [K, n] (scan of its step)."""
+    kernel = rule_kernel(rule, params, settings)
+    _, outputs = lax.scan(kernel.step, kernel.init(chunk_prices[0]), chunk_prices[1:])
+    return outputs
+
+
+def gradient_readouts(
+    params: Params, settings: RuleSettings, chunk_prices: Array
+) -> estimators.GradientReadout:
+    """Estimator internals (gradients, ewma, running_a), each [K - 1, n], of a gradient rule."""
+    lamb, alt_lamb, _ = capped_lambdas(params, settings)
+    return estimators.gradient_scan(chunk_prices, lamb, alt_lamb)
 
 
 def min_variance_smoothing_lamb(params: Params, settings: RuleSettings) -> Array:
@@ -236,20 +269,8 @@ def min_variance_smoothing_lamb(params: Params, settings: RuleSettings) -> Array
         lamb = memory_days_to_lamb(params["memory_days_2"], settings.chunk_period)
     else:
         lamb = jax.nn.sigmoid(params["logit_lamb"] + params["logit_delta_lamb"])
-    lamb_max = float(memory_days_to_lamb_np(settings.max_memory_days, settings.chunk_period))
-    return lamb + jax.lax.stop_gradient(jnp.clip(lamb, 0.0, lamb_max) - lamb)
+    return lamb + lax.stop_gradient(jnp.clip(lamb, 0.0, _numpy_lamb_max(settings)) - lamb)
 
 
 TFMM_RULES = (*GRADIENT_RULES, "difference_momentum", "min_variance")
 WEIGHT_RULES = frozenset({"min_variance"})
-
-
-def rule_outputs(rule: str, params: Params, settings: RuleSettings, chunk_prices: Array) -> Array:
-    """Raw outputs [K - 1, n] of any TFMM rule over chunk prices [K, n]."""
-    if rule in GRADIENT_RULES:
-        return gradient_rule_outputs(rule, params, settings, chunk_prices)[0]
-    if rule == "difference_momentum":
-        return difference_momentum_outputs(params, settings, chunk_prices)
-    if rule == "min_variance":
-        return min_variance_outputs(params, settings, chunk_prices)
-    raise ValueError(f"unknown TFMM rule {rule!r}; valid: {', '.join(TFMM_RULES)}")

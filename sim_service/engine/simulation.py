@@ -134,23 +134,26 @@ def whole_rule_outputs(params: Params, prices: Array, config: SimConfig) -> Arra
     return rules.rule_outputs(config.rule, params, config.rule_settings, chunk_prices)
 
 
-def window_weights(params: Params, prices: Array, start_index: Array, config: SimConfig):
-    """Minute weights [L, n] of the window."""
-    w0 = initial_weights(params, config.n_assets)
-    if not config.is_tfmm:
-        return jnp.broadcast_to(w0, (config.n_minutes, config.n_assets))
+def tfmm_window_weights(params: Params, raw_outputs: Array, start_index: Array, config):
+    """Minute weights [L, n] of a TFMM window from the whole-array raw outputs [K - 1, n]."""
     window_outputs = weights.window_raw_outputs(
-        whole_rule_outputs(params, prices, config),
-        start_index,
-        config.bout_length,
-        config.chunk_period,
+        raw_outputs, start_index, config.bout_length, config.chunk_period
     )
     smoothing = None
     if config.rule in rules.WEIGHT_RULES:
         smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
-    return weights.fine_weights(
-        window_outputs, w0, config.weight_settings, config.bout_length, smoothing
-    )
+    w0 = initial_weights(params, config.n_assets)
+    blocks = weights.fine_weights(window_outputs, w0, config.weight_settings, smoothing)
+    return blocks[: config.n_minutes]
+
+
+def window_weights(params: Params, prices: Array, start_index: Array, config: SimConfig):
+    """Minute weights [L, n] of the window."""
+    if not config.is_tfmm:
+        w0 = initial_weights(params, config.n_assets)
+        return jnp.broadcast_to(w0, (config.n_minutes, config.n_assets))
+    raw_outputs = whole_rule_outputs(params, prices, config)
+    return tfmm_window_weights(params, raw_outputs, start_index, config)
 
 
 def window_prices(prices: Array, start_index: Array, config: SimConfig) -> Array:
@@ -173,12 +176,18 @@ def window_reserves(minute_weights: Array, minute_prices: Array, config: SimConf
 
 @partial(jax.jit, static_argnames=("config",))
 def simulate(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
-    """One window: {weights, reserves, values, prices [L, ...], final_value, final_reserves}.
+    """One window: {weights, reserves, values, prices [L, ...], final_value, final_reserves,
+    rule_outputs [K - 1, n] (TFMM rules only, over the whole array)}.
 
     HODL's weights are its value shares; every other pool's are its minute weights.
     """
     minute_prices = window_prices(prices, start_index, config)
-    minute_weights = window_weights(params, prices, start_index, config)
+    extra = {}
+    if config.is_tfmm:
+        extra["rule_outputs"] = whole_rule_outputs(params, prices, config)
+        minute_weights = tfmm_window_weights(params, extra["rule_outputs"], start_index, config)
+    else:
+        minute_weights = window_weights(params, prices, start_index, config)
     pool_reserves = window_reserves(minute_weights, minute_prices, config)
     values = reserves.values_of(pool_reserves, minute_prices)
     if config.rule == "hodl":
@@ -190,6 +199,7 @@ def simulate(params: Params, prices: Array, start_index: Array, config: SimConfi
         "prices": minute_prices,
         "final_value": values[-1],
         "final_reserves": pool_reserves[-1],
+        **extra,
     }
 
 
@@ -256,10 +266,7 @@ def readouts(params: Params, prices: Array, start_index: Array, config: SimConfi
     """Estimator internals of a momentum-family rule, sliced to the window: each [n_c, n]."""
     if config.rule not in rules.GRADIENT_RULES:
         raise ValueError(f"readouts exist only for {', '.join(rules.GRADIENT_RULES)}")
-    chunk_prices = prices[:: config.chunk_period]
-    _, readout = rules.gradient_rule_outputs(
-        config.rule, params, config.rule_settings, chunk_prices
-    )
+    readout = rules.gradient_readouts(params, config.rule_settings, prices[:: config.chunk_period])
     return {
         name: weights.window_raw_outputs(
             series, start_index, config.bout_length, config.chunk_period

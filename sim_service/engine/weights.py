@@ -157,10 +157,10 @@ def fine_weights(
     window_outputs: Array,
     initial_weights: Array,
     settings: WeightSettings,
-    bout_length: int,
     smoothing_lamb: Array | None = None,
 ) -> Array:
-    """Minute weights [bout_length - 1, n] of a window from its raw outputs [n_c, n].
+    """Minute weights of a window from its raw outputs [n_c, n]: [(n_c + 1) c, n] for delta
+    rules, [n_c c, n] for weight rules; the caller keeps the first ``bout_length - 1`` rows.
 
     Delta rules hold the initial weights for the first chunk, then one block per output; weight
     rules start directly with the blocks (the reference's one-chunk look-ahead).
@@ -170,4 +170,4 @@ def fine_weights(
     if smoothing_lamb is None:
         lead = jnp.broadcast_to(initial_weights, (settings.chunk_period, settings.n_assets))
         blocks = jnp.concatenate([lead.astype(blocks.dtype), blocks], axis=0)
-    return blocks[: bout_length - 1]
+    return blocks

@@ -1,0 +1,230 @@
+"""Pool classes with the reference's method names, as thin wrappers over the pure engine.
+
+``run_fingerprint`` is the reference's settings dict (missing keys take the defaults); it must
+also carry ``bout_length`` (timestamps in the window, i.e. simulated minutes + 1) for the methods
+that produce minute weights. ``prices`` is the whole minute array [T, n] (burn-in included) and
+``start_index`` the window's first row in it. ``additional_oracle_input`` is accepted for
+signature compatibility and unused by these rules.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Mapping
+
+import jax.numpy as jnp
+from jax import Array
+
+from sim_service.engine import parameters, rules, schema, simulation, weights
+from sim_service.engine.fingerprint import fill_defaults
+
+Params = Mapping[str, Array]
+
+
+def sim_config(
+    run_fingerprint: Mapping[str, Any], n_assets: int, bout_length: int | None = None
+) -> simulation.SimConfig:
+    """SimConfig of a (possibly partial) fingerprint; ``bout_length`` defaults to its key."""
+    fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
+    bout_length = bout_length or run_fingerprint.get("bout_length")
+    if bout_length is None:
+        raise ValueError("run_fingerprint needs 'bout_length' (window timestamps) here")
+    return simulation.SimConfig(
+        rule=fp["rule"],
+        n_assets=n_assets,
+        bout_length=int(bout_length),
+        chunk_period=int(fp["chunk_period"]),
+        weight_interpolation_period=int(fp["weight_interpolation_period"]),
+        weight_interpolation_method=fp["weight_interpolation_method"],
+        maximum_change=float(fp["maximum_change"]),
+        minimum_weight=fp["minimum_weight"],
+        max_memory_days=float(fp["max_memory_days"]),
+        use_alt_lamb=bool(fp["use_alt_lamb"]),
+        use_pre_exp_scaling=bool(fp["use_pre_exp_scaling"]),
+        ste_max_change=bool(fp["ste_max_change"]),
+        ste_min_max_weight=bool(fp["ste_min_max_weight"]),
+        initial_pool_value=float(fp["initial_pool_value"]),
+        arb_frequency=int(fp["arb_frequency"]),
+        do_arb=bool(fp["do_arb"]),
+        return_val=fp["return_val"],
+        use_fused_reserves=bool(fp["use_fused_reserves"]),
+    )
+
+
+def _rule_settings(run_fingerprint: Mapping[str, Any]) -> rules.RuleSettings:
+    fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
+    return rules.RuleSettings(
+        int(fp["chunk_period"]),
+        float(fp["max_memory_days"]),
+        bool(fp["use_alt_lamb"]),
+        bool(fp["use_pre_exp_scaling"]),
+    )
+
+
+class Pool:
+    """A pool of one rule; subclasses set ``RULE``."""
+
+    RULE: ClassVar[str]
+    PARAM_SCHEMA: ClassVar[dict[str, schema.ParamSpec]] = {}
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if hasattr(cls, "RULE"):
+            cls.PARAM_SCHEMA = schema.get_param_schema(cls.RULE)
+
+    @classmethod
+    def get_param_schema(cls) -> dict[str, schema.ParamSpec]:
+        """The pool's schema merged with the common entries."""
+        return schema.get_param_schema(cls.RULE)
+
+    def init_base_parameters(
+        self,
+        initial_values_dict: Mapping[str, Any],
+        run_fingerprint: Mapping[str, Any],
+        n_assets: int,
+        n_parameter_sets: int = 1,
+        noise: str = "gaussian",
+    ) -> dict[str, Array]:
+        """Initial parameter sets [n_parameter_sets, n] per key, sets 1.. perturbed."""
+        fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
+        params = parameters.init_base_parameters(
+            self.RULE, initial_values_dict, fp, n_assets, n_parameter_sets, noise
+        )
+        return {key: jnp.asarray(value) for key, value in params.items()}
+
+    def calculate_weights(
+        self,
+        params: Params,
+        run_fingerprint: Mapping[str, Any],
+        prices: Array,
+        start_index: int = 0,
+        additional_oracle_input: Array | None = None,
+    ) -> Array:
+        """Minute weights [bout_length - 1, n] of the window starting at ``start_index``."""
+        config = sim_config(run_fingerprint, prices.shape[1])
+        return simulation.window_weights(params, jnp.asarray(prices), start_index, config)
+
+
+class TFMMPool(Pool):
+    """A pool whose weights follow a rule of the price history."""
+
+    def calculate_rule_outputs(
+        self,
+        params: Params,
+        run_fingerprint: Mapping[str, Any],
+        prices: Array,
+        additional_oracle_input: Array | None = None,
+    ) -> Array:
+        """Raw outputs [K - 1, n] over the whole array (chunk k = minute k * chunk_period)."""
+        chunk_period = _rule_settings(run_fingerprint).chunk_period
+        chunk_prices = jnp.asarray(prices)[::chunk_period]
+        return rules.rule_outputs(self.RULE, params, _rule_settings(run_fingerprint), chunk_prices)
+
+    def calculate_fine_weights(
+        self,
+        rule_output: Array,
+        initial_weights: Array,
+        run_fingerprint: Mapping[str, Any],
+        params: Params,
+    ) -> Array:
+        """Minute weights from the window's raw outputs [n_c, n] (untruncated blocks)."""
+        config = sim_config(run_fingerprint, rule_output.shape[1], bout_length=3)
+        smoothing = None
+        if self.RULE in rules.WEIGHT_RULES:
+            smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+        return weights.fine_weights(
+            jnp.asarray(rule_output), jnp.asarray(initial_weights), config.weight_settings, smoothing
+        )
+
+    def get_initial_rule_state(
+        self, initial_price: Array, params: Params, run_fingerprint: Mapping[str, Any]
+    ) -> dict[str, Array]:
+        """Carry before the first chunk step (momentum family: ewma at the price, running_a 0)."""
+        kernel = rules.rule_kernel(self.RULE, params, _rule_settings(run_fingerprint))
+        return kernel.init(jnp.asarray(initial_price))._asdict()
+
+    def calculate_rule_output_step(
+        self,
+        carry: Mapping[str, Array],
+        price: Array,
+        params: Params,
+        run_fingerprint: Mapping[str, Any],
+    ) -> tuple[dict[str, Array], Array]:
+        """One chunk: (carry, price [n]) -> (new carry, raw output [n])."""
+        kernel = rules.rule_kernel(self.RULE, params, _rule_settings(run_fingerprint))
+        state_type = type(kernel.init(jnp.asarray(price)))
+        state, output = kernel.step(state_type(**carry), jnp.asarray(price))
+        return state._asdict(), output
+
+
+class GradientRulePool(TFMMPool):
+    """Momentum-family pools: a price-gradient estimator with readouts."""
+
+    def calculate_readouts(
+        self,
+        params: Params,
+        run_fingerprint: Mapping[str, Any],
+        prices: Array,
+        start_index: int,
+        additional_oracle_input: Array | None = None,
+    ) -> dict[str, Array]:
+        """{gradients, ewma, running_a}, each [n_c, n], sliced like the window's rule outputs."""
+        config = sim_config(run_fingerprint, prices.shape[1])
+        return simulation.readouts(params, jnp.asarray(prices), start_index, config)
+
+
+class MomentumPool(GradientRulePool):
+    RULE = "momentum"
+
+
+class AntiMomentumPool(GradientRulePool):
+    RULE = "anti_momentum"
+
+
+class PowerChannelPool(GradientRulePool):
+    RULE = "power_channel"
+
+
+class MeanReversionChannelPool(GradientRulePool):
+    RULE = "mean_reversion_channel"
+
+
+class DifferenceMomentumPool(TFMMPool):
+    RULE = "difference_momentum"
+
+
+class MinVariancePool(TFMMPool):
+    RULE = "min_variance"
+
+
+class BalancerPool(Pool):
+    """Fixed-weight G3M pool (weights = softmax of initial_weights_logits)."""
+
+    RULE = "balancer"
+
+
+class HODLPool(Pool):
+    """No trading: the initial reserves are held."""
+
+    RULE = "hodl"
+
+
+POOLS: dict[str, type[Pool]] = {
+    cls.RULE: cls
+    for cls in (
+        MomentumPool,
+        AntiMomentumPool,
+        PowerChannelPool,
+        MeanReversionChannelPool,
+        DifferenceMomentumPool,
+        MinVariancePool,
+        BalancerPool,
+        HODLPool,
+    )
+}
+
+
+def create_pool(rule: str) -> Pool:
+    """The pool object of a rule name."""
+    if rule not in POOLS:
+        raise ValueError(f"unknown rule {rule!r}; valid: {', '.join(POOLS)}")
+    return POOLS[rule]()
