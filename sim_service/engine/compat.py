@@ -31,7 +31,7 @@ def load_prices(tokens: Sequence[str], price_data: Any = None, root: str | None 
         return from_price_data(price_data, tokens)
     if root is not None:
         return load_price_folder(root, tokens)
-    return bundled_minute_prices().select(tokens)
+    return bundled_minute_prices(tokens=tokens)
 
 
 def plan_run(series: PriceSeries, fp: Mapping[str, Any], start_key: str, end_key: str):

@@ -65,14 +65,30 @@ def simple_returns(values: Array) -> Array:
 
 
 def complete_blocks(values: Array, block: int) -> Array:
-    """Consecutive blocks of ``block`` minutes from index 0, tail dropped: [L] -> [L // block, block]."""
+    """Consecutive blocks of ``block`` minutes from index 0, tail dropped.
+
+    Shapes: [L] -> [L // block, block].
+    """
     n_blocks = values.shape[0] // block
     return values[: n_blocks * block].reshape(n_blocks, block)
 
 
+def running_peak(values: Array) -> Array:
+    """Running maximum along the last axis: [..., T] -> [..., T].
+
+    Gathered from the position that set each peak, so the gradient flows to that value (the
+    latest one on exact ties) without differentiating a scan, which is slow to compile.
+    """
+    axis = values.ndim - 1
+    peak = lax.cummax(lax.stop_gradient(values), axis=axis)
+    position = lax.broadcasted_iota(jnp.int32, values.shape, axis)
+    peak_position = lax.cummax(jnp.where(values == peak, position, 0), axis=axis)
+    return jnp.take_along_axis(values, peak_position, axis=axis)
+
+
 def drawdowns(values: Array) -> Array:
     """Relative drawdown from the running peak along the last axis (<= 0): [..., T] -> [..., T]."""
-    peak = lax.cummax(values, axis=values.ndim - 1)
+    peak = running_peak(values)
     return (values - peak) / peak
 
 
@@ -179,7 +195,7 @@ def block_end_var(values: Array, block: int, q: float) -> Array:
 
 
 def raroc(values: Array, block: int) -> Array:
-    """Annualised whole-window return over the annualised intraday 95 % VaR (blocks of ``block``)."""
+    """Annualised whole-window return over the annualised intraday 95 % VaR of ``block`` blocks."""
     var_periods = _window_periods_per_year(values.shape[0]) * MINUTES_PER_DAY / block
     var = intraday_var(values, block, VAR_95_PERCENTILE)
     return _return_over_var(_window_annualised_return(values), var, var_periods)

@@ -1,0 +1,80 @@
+"""Engine benchmarks: median wall time of the hot paths after warm-up (CPU or GPU).
+
+Run: ``make bench`` or ``python bench/engine.py [--repeats N]``. Scenario: momentum, BTC/ETH/USDC,
+one year of minutes (2023-01-01 .. 2024-01-01) on the bundled data, daily chunks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+
+from sim_service.data import bundled_minute_prices
+from sim_service.engine import simulation
+from sim_service.engine.compat import do_run_on_historic_data
+from sim_service.engine.windows import plan_window
+
+START_ROW, END_ROW = 833_760, 1_359_360  # 2023-01-01, 2024-01-01
+FINGERPRINT = {
+    "tokens": ["BTC", "ETH", "USDC"],
+    "rule": "momentum",
+    "startDateString": "2023-01-01 00:00:00",
+    "endDateString": "2024-01-01 00:00:00",
+    "chunk_period": 1440,
+    "weight_interpolation_period": 1440,
+}
+PARAMS = {
+    "logit_lamb": jnp.full(3, 0.7554299808242099),
+    "log_k": jnp.full(3, 4.321928094887363),
+    "logit_delta_lamb": jnp.zeros(3),
+    "initial_weights_logits": jnp.zeros(3),
+}
+
+
+def median_ms(fn: Callable[[], object], repeats: int) -> float:
+    """Median wall time in ms of ``fn`` (blocked until ready), after two warm-up calls."""
+    for _ in range(2):
+        jax.block_until_ready(fn())
+    times = []
+    for _ in range(repeats):
+        begin = time.perf_counter()
+        jax.block_until_ready(fn())
+        times.append((time.perf_counter() - begin) * 1000)
+    return statistics.median(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=20)
+    args = parser.parse_args()
+
+    series = bundled_minute_prices(tokens=["BTC", "ETH", "USDC"])
+    plan = plan_window(START_ROW, END_ROW, series.n_minutes, 365)
+    prices = jnp.asarray(series.prices[plan.first_row : plan.last_row])
+    config = simulation.SimConfig("momentum", 3, plan.bout_length)
+    stacked = {key: value[None] for key, value in PARAMS.items()}
+    start = jnp.array([plan.start_index])
+
+    rows = [
+        ("forward pass (weights, reserves, values)",
+         lambda: simulation.simulate(PARAMS, prices, plan.start_index, config)),
+        ("objective only (daily_log_sharpe)",
+         lambda: simulation.objective(PARAMS, prices, plan.start_index, config)),
+        ("value and gradient",
+         lambda: simulation.value_and_grad_sets(stacked, prices, start, config)),
+        ("warm do_run_on_historic_data",
+         lambda: do_run_on_historic_data(FINGERPRINT, PARAMS)["final_value"]),
+    ]
+    print(f"device: {jax.devices()[0].platform} ({jax.devices()[0].device_kind}), "
+          f"{plan.bout_length - 1} minutes x 3 assets, median of {args.repeats}")
+    for label, fn in rows:
+        print(f"{label:<45} {median_ms(fn, args.repeats):9.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Engine behaviour on synthetic prices: gradients, step form, causality, compile caching."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from sim_service.engine import parameters, pools, rules, simulation
+
+N_ASSETS = 3
+CHUNK = 60
+HISTORY_DAYS, WINDOW_DAYS = 12, 8
+TRAINABLE_RULES = [
+    "momentum",
+    "anti_momentum",
+    "power_channel",
+    "mean_reversion_channel",
+    "difference_momentum",
+    "min_variance",
+]
+
+
+def random_walk_prices(n_minutes: int, seed: int = 7) -> np.ndarray:
+    """Log-normal random walk [n_minutes, 3] with different vols, starting at 100, 10, 1."""
+    rng = np.random.default_rng(seed)
+    vol = np.array([8e-4, 1.1e-3, 3e-5])
+    steps = rng.standard_normal((n_minutes, N_ASSETS)) * vol
+    return np.array([100.0, 10.0, 1.0]) * np.exp(np.cumsum(steps, axis=0))
+
+
+@pytest.fixture(scope="module")
+def prices() -> jnp.ndarray:
+    return jnp.asarray(random_walk_prices((HISTORY_DAYS + WINDOW_DAYS + 2) * 1440))
+
+
+def config_for(rule: str, **overrides) -> simulation.SimConfig:
+    settings = dict(
+        rule=rule,
+        n_assets=N_ASSETS,
+        bout_length=WINDOW_DAYS * 1440 + 1,
+        chunk_period=CHUNK,
+        weight_interpolation_period=CHUNK,
+        max_memory_days=30.0,
+        maximum_change=1e-3,
+    )
+    return simulation.SimConfig(**{**settings, **overrides})
+
+
+def rule_params(rule: str) -> dict:
+    """Set 0 of the rule's initial parameters, with per-asset variety so gradients differ."""
+    values = {
+        "initial_memory_length": [3.0, 5.0, 4.0],
+        "initial_memory_length_delta": [1.0, 2.0, 1.5],
+        "initial_k_per_day": [8.0, 12.0, 10.0],
+        "initial_weights_logits": [0.2, 0.0, -0.1],
+        "initial_raw_exponents": [0.5, 0.7, 0.2],
+    }
+    params = parameters.init_base_parameters(rule, values, {"chunk_period": CHUNK}, N_ASSETS)
+    return {key: jnp.asarray(value[0]) for key, value in params.items()}
+
+
+START = HISTORY_DAYS * 1440 + 37  # a window start that is not on the chunk grid
+
+
+@pytest.mark.parametrize("rule", TRAINABLE_RULES)
+@pytest.mark.parametrize("return_val", ["daily_log_sharpe", "returns_over_hodl"])
+def test_gradient_matches_central_finite_differences(prices, rule, return_val):
+    config = config_for(rule, return_val=return_val)
+    params = rule_params(rule)
+    objective = jax.jit(lambda p: simulation.window_objective(p, prices, START, config))
+    grads = jax.jit(jax.grad(objective))(params)
+    trainable = [k for k, spec in pools.create_pool(rule).PARAM_SCHEMA.items() if spec.trainable]
+    checked = 0
+    for key in trainable:
+        if key not in params:
+            continue
+        for i in range(N_ASSETS):
+            step = 1e-5 * max(1.0, abs(float(params[key][i])))
+            up = {**params, key: params[key].at[i].add(step)}
+            down = {**params, key: params[key].at[i].add(-step)}
+            fd = (float(objective(up)) - float(objective(down))) / (2 * step)
+            assert float(grads[key][i]) == pytest.approx(fd, rel=2e-4, abs=1e-7), (key, i)
+            checked += 1
+    assert checked >= 2 * N_ASSETS
+    assert np.all(np.asarray(grads["initial_weights_logits"]) == 0.0)
+
+
+@pytest.mark.parametrize("rule", TRAINABLE_RULES)
+def test_step_form_equals_vectorised_form(prices, rule):
+    pool = pools.create_pool(rule)
+    fingerprint = {"rule": rule, "chunk_period": CHUNK, "max_memory_days": 30.0,
+                   "weight_interpolation_period": CHUNK, "maximum_change": 1e-3}
+    params = rule_params(rule)
+    vectorised = pool.calculate_rule_outputs(params, fingerprint, prices)
+    chunk_prices = prices[::CHUNK]
+    carry = pool.get_initial_rule_state(chunk_prices[0], params, fingerprint)
+    stepped = []
+    for price in chunk_prices[1:]:
+        carry, output = pool.calculate_rule_output_step(carry, price, params, fingerprint)
+        stepped.append(output)
+    stepped = jnp.stack(stepped)
+    assert stepped.shape == vectorised.shape == (chunk_prices.shape[0] - 1, N_ASSETS)
+    config = config_for(rule)
+    w0 = simulation.initial_weights(params, N_ASSETS)
+    as_weights = lambda u: simulation.tfmm_window_weights(params, u, START, config)  # noqa: E731
+    assert float(jnp.max(jnp.abs(as_weights(stepped) - as_weights(vectorised)))) < 1e-10
+    assert float(jnp.max(jnp.abs(stepped - vectorised))) < 1e-10
+    assert w0.shape == (N_ASSETS,)
+
+
+@pytest.mark.parametrize("rule", ["momentum", "power_channel", "mean_reversion_channel",
+                                  "difference_momentum", "anti_momentum"])
+def test_no_look_ahead(prices, rule):
+    """Changing prices from window minute t on changes no weight at or before t."""
+    config = config_for(rule)
+    params = rule_params(rule)
+    base = simulation.simulate(params, prices, START, config)
+    for t in (CHUNK - 1, 3 * CHUNK, 3 * CHUNK + 17, 5 * 1440):
+        shocked = prices.at[START + t :].multiply(jnp.array([1.3, 0.7, 1.0]))
+        out = simulation.simulate(params, shocked, START, config)
+        np.testing.assert_array_equal(out["weights"][: t + 1], base["weights"][: t + 1])
+        np.testing.assert_array_equal(out["values"][:t], base["values"][:t])
+        assert not np.allclose(out["weights"][t + CHUNK + 1 :], base["weights"][t + CHUNK + 1 :])
+
+
+def test_first_chunk_holds_initial_weights_and_first_change_follows_boundary(prices):
+    config = config_for("momentum")
+    params = rule_params("momentum")
+    out = simulation.simulate(params, prices, START, config)
+    w0 = np.asarray(simulation.initial_weights(params, N_ASSETS))
+    np.testing.assert_allclose(out["weights"][: CHUNK + 1], np.tile(w0, (CHUNK + 1, 1)), atol=1e-15)
+    assert np.max(np.abs(np.diff(out["weights"], axis=0))) <= config.maximum_change + 1e-15
+
+
+def test_repeated_calls_do_not_recompile(prices):
+    config = config_for("momentum", bout_length=WINDOW_DAYS * 1440 - 119)
+    params = {k: v[None] for k, v in rule_params("momentum").items()}
+    starts = jnp.array([START, START + 1000])
+    simulation.value_and_grad_sets(params, prices, starts, config)
+    simulation.simulate(rule_params("momentum"), prices, START, config)
+    sizes = (simulation.value_and_grad_sets._cache_size(), simulation.simulate._cache_size())
+    other = {k: v + 0.01 for k, v in params.items()}
+    simulation.value_and_grad_sets(other, prices, starts + 5, config)
+    simulation.simulate(rule_params("momentum"), prices, START + 60, config)
+    assert (simulation.value_and_grad_sets._cache_size(), simulation.simulate._cache_size()) == sizes
+
+
+def test_parameter_sets_and_windows_vmap_consistently(prices):
+    config = config_for("mean_reversion_channel")
+    sets = parameters.init_base_parameters(
+        "mean_reversion_channel", {}, {"chunk_period": CHUNK}, N_ASSETS, n_parameter_sets=3
+    )
+    sets = {k: jnp.asarray(v) for k, v in sets.items()}
+    starts = jnp.array([START, START + 500, START + 2000])
+    batched = simulation.evaluate_sets(sets, prices, starts, config)
+    for s in range(3):
+        one = {k: v[s] for k, v in sets.items()}
+        for b in range(3):
+            single = simulation.objective(one, prices, starts[b], config)
+            assert float(batched[s, b]) == pytest.approx(float(single), rel=1e-12)
+
+
+def test_hodl_and_no_arbitrage_hold_reserves(prices):
+    for config in (config_for("hodl"), config_for("momentum", do_arb=False)):
+        out = simulation.simulate(rule_params("momentum"), prices, START, config)
+        np.testing.assert_array_equal(out["reserves"], np.tile(out["reserves"][0], (config.n_minutes, 1)))
+
+
+def test_arb_frequency_holds_reserves_between_arbitrages(prices):
+    config = config_for("momentum", arb_frequency=15)
+    out = simulation.simulate(rule_params("momentum"), prices, START, config)
+    reserves = np.asarray(out["reserves"])
+    assert reserves.shape == (config.n_minutes, N_ASSETS)
+    np.testing.assert_array_equal(reserves[15:30], np.tile(reserves[15], (15, 1)))
+    assert not np.array_equal(reserves[15], reserves[30])
+
+
+def test_rules_reject_unknown_names():
+    with pytest.raises(ValueError, match="unknown rule"):
+        simulation.SimConfig("momentun", 3, 100)
+    with pytest.raises(ValueError, match="unknown TFMM rule"):
+        rules.rule_kernel("balancer", {}, rules.RuleSettings())
