@@ -62,6 +62,12 @@ class SimConfig:
             raise ValueError("weight_interpolation_period must be <= chunk_period")
         if self.arb_frequency < 1:
             raise ValueError("arb_frequency must be >= 1")
+        if self.weight_interpolation_method not in weights.INTERPOLATION_METHODS:
+            raise ValueError(
+                "weight_interpolation_method must be one of "
+                f"{', '.join(weights.INTERPOLATION_METHODS)}, "
+                f"got {self.weight_interpolation_method!r}"
+            )
 
     @property
     def n_minutes(self) -> int:

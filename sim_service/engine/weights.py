@@ -12,6 +12,8 @@ import jax.numpy as jnp
 from jax import Array, lax
 
 MAX_CHANGE_EPSILON = 1e-10
+# "optimal" is the seeds' name for the reference's "approx_optimal" interpolation.
+INTERPOLATION_METHODS = ("linear", "approx_optimal", "optimal")
 
 
 class WeightSettings(NamedTuple):
@@ -127,7 +129,7 @@ def interpolate_blocks(starts: Array, deltas: Array, settings: WeightSettings) -
     linear = ramp_index * deltas[:, None, :] + starts[:, None, :]
     if settings.weight_interpolation_method == "linear":
         blocks = linear
-    elif settings.weight_interpolation_method == "approx_optimal":
+    elif settings.weight_interpolation_method in ("approx_optimal", "optimal"):
         end = starts + (points - 1) * deltas
         geometric = starts[:, None, :] * (end / starts)[:, None, :] ** (ramp_index / points)
         mixed = linear + geometric
@@ -135,8 +137,8 @@ def interpolate_blocks(starts: Array, deltas: Array, settings: WeightSettings) -
         blocks = jnp.where(ramp_index <= points - 2, mixed, linear)
     else:
         raise ValueError(
-            "weight_interpolation_method must be 'linear' or 'approx_optimal', got "
-            f"{settings.weight_interpolation_method!r}"
+            f"weight_interpolation_method must be one of {', '.join(INTERPOLATION_METHODS)}, "
+            f"got {settings.weight_interpolation_method!r}"
         )
     return blocks.reshape(-1, settings.n_assets)
 

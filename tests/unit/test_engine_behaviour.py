@@ -180,3 +180,19 @@ def test_rules_reject_unknown_names():
         simulation.SimConfig("momentun", 3, 100)
     with pytest.raises(ValueError, match="unknown TFMM rule"):
         rules.rule_kernel("balancer", {}, rules.RuleSettings())
+
+
+def test_optimal_interpolation_stays_on_the_simplex_and_differs_from_linear(prices):
+    params = rule_params("momentum")
+    linear = simulation.simulate(params, prices, START, config_for("momentum"))
+    optimal = simulation.simulate(
+        params, prices, START, config_for("momentum", weight_interpolation_method="optimal")
+    )
+    approx = simulation.simulate(
+        params, prices, START, config_for("momentum", weight_interpolation_method="approx_optimal")
+    )
+    np.testing.assert_array_equal(optimal["weights"], approx["weights"])
+    np.testing.assert_allclose(np.sum(optimal["weights"], axis=1), 1.0, atol=1e-12)
+    assert 0 < float(np.max(np.abs(optimal["weights"] - linear["weights"]))) < 1e-2
+    with pytest.raises(ValueError, match="weight_interpolation_method"):
+        config_for("momentum", weight_interpolation_method="cubic")
