@@ -17,17 +17,10 @@ import jax.numpy as jnp
 from sim_service.data import bundled_minute_prices
 from sim_service.engine import simulation
 from sim_service.engine.compat import do_run_on_historic_data
+from sim_service.engine.demo import FINGERPRINT
 from sim_service.engine.windows import plan_window
 
 START_ROW, END_ROW = 833_760, 1_359_360  # 2023-01-01, 2024-01-01
-FINGERPRINT = {
-    "tokens": ["BTC", "ETH", "USDC"],
-    "rule": "momentum",
-    "startDateString": "2023-01-01 00:00:00",
-    "endDateString": "2024-01-01 00:00:00",
-    "chunk_period": 1440,
-    "weight_interpolation_period": 1440,
-}
 PARAMS = {
     "logit_lamb": jnp.full(3, 0.7554299808242099),
     "log_k": jnp.full(3, 4.321928094887363),
