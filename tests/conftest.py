@@ -4,7 +4,7 @@ import pathlib
 
 import pytest
 
-import sim_service  # noqa: F401  (float64 on)
+import sim_service.engine  # noqa: F401  (float64 on)
 
 VECTORS_DIR = pathlib.Path(__file__).parent / "vectors"
 

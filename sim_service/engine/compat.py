@@ -7,16 +7,14 @@ calls with the same static settings (a warm call does not recompile).
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 from typing import Any, Mapping, Sequence
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 import structlog
 
-from sim_service.data import PriceSeries, bundled_minute_prices, from_price_data
+from sim_service.data import PriceSeries, from_price_data
+from sim_service.data.device import DeviceDataset, bundled_dataset
 from sim_service.data.loaders import load_price_folder
 from sim_service.engine import pools, simulation, windows
 from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
@@ -25,26 +23,6 @@ from sim_service.engine.windows import MS_PER_MINUTE
 log = structlog.get_logger(__name__)
 
 _UNSUPPORTED_YET = ("raw_trades", "fees_df", "gas_cost_df", "arb_fees_df", "lp_supply_df")
-
-
-@dataclasses.dataclass(frozen=True)
-class DeviceDataset:
-    """A price series with its prices and log prices [T, n] on the default JAX device."""
-
-    series: PriceSeries
-    prices: jax.Array
-    log_prices: jax.Array
-
-    @classmethod
-    def of(cls, series: PriceSeries) -> DeviceDataset:
-        prices = jnp.asarray(series.prices)
-        return cls(series, prices, jnp.log(prices))
-
-
-@functools.lru_cache(maxsize=8)
-def bundled_dataset(tokens: tuple[str, ...]) -> DeviceDataset:
-    """The bundled default dataset for ``tokens``, kept on device for later runs."""
-    return DeviceDataset.of(bundled_minute_prices(tokens=list(tokens)))
 
 
 def load_dataset(tokens: Sequence[str], price_data: Any = None, root: str | None = None):

@@ -1,0 +1,1 @@
+"""QuantAMM client: typed wrappers over the generated gRPC stubs (client._generated)."""

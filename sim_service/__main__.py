@@ -1,0 +1,5 @@
+"""``python -m sim_service``: run the simulation server."""
+
+from sim_service.server import main
+
+main()

@@ -1,0 +1,41 @@
+"""Price series kept on the JAX device, with their logs (computed once per dataset)."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+
+import sim_service.engine  # noqa: F401  (float64 on before arrays are built)
+from sim_service.data.bundled import bundled_minute_prices
+from sim_service.data.prices import PriceSeries
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceDataset:
+    """A price series with its prices and log prices [T, n] on the default JAX device."""
+
+    series: PriceSeries
+    prices: jax.Array
+    log_prices: jax.Array
+
+    @classmethod
+    def of(cls, series: PriceSeries) -> DeviceDataset:
+        prices = jnp.asarray(series.prices)
+        return cls(series, prices, jnp.log(prices))
+
+    def select(self, tokens: tuple[str, ...]) -> DeviceDataset:
+        """The columns of ``tokens`` in that order (UnknownTokenError if one is missing)."""
+        if tokens == self.series.tokens:
+            return self
+        series = self.series.select(tokens)
+        columns = jnp.asarray([self.series.tokens.index(t) for t in tokens])
+        return DeviceDataset(series, self.prices[:, columns], self.log_prices[:, columns])
+
+
+@functools.lru_cache(maxsize=8)
+def bundled_dataset(tokens: tuple[str, ...]) -> DeviceDataset:
+    """The bundled default dataset for ``tokens``, kept on device for later runs."""
+    return DeviceDataset.of(bundled_minute_prices(tokens=list(tokens)))

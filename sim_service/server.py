@@ -1,0 +1,93 @@
+"""The simulation server: ``python -m sim_service --port PORT [--data-dir DIR] [--cache-dir DIR]``.
+
+Every flag also reads an environment variable (flag wins): QUANTAMM_SIM_PORT,
+QUANTAMM_DATA_DIR, QUANTAMM_CACHE_DIR, QUANTAMM_MAX_MESSAGE_MIB, QUANTAMM_SIM_WORKERS,
+QUANTAMM_MAX_EVALUATE_CELLS, QUANTAMM_LOG_LEVEL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pathlib
+
+import grpc
+import jax
+import structlog
+
+from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc
+from sim_service import logs, serving
+from sim_service.datasets import DatasetRegistry
+from sim_service.errors import as_request_error
+from sim_service.servicer import SimulationServicer
+
+log = structlog.get_logger(__name__)
+SERVICE_NAME = simulation_pb2.DESCRIPTOR.services_by_name["SimulationService"].full_name
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m sim_service", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(env("QUANTAMM_SIM_PORT", "50051")),
+                        help="port to listen on (0: any free port) [QUANTAMM_SIM_PORT]")
+    parser.add_argument("--host", default=env("QUANTAMM_SIM_HOST", "[::]"),
+                        help="address to bind [QUANTAMM_SIM_HOST]")
+    parser.add_argument("--data-dir", default=env("QUANTAMM_DATA_DIR"),
+                        help="folder whose subfolders are datasets of per-token files")
+    parser.add_argument("--cache-dir", default=env("QUANTAMM_CACHE_DIR"),
+                        help="cache folder: bundled minute data and the JAX compilation cache")
+    parser.add_argument("--max-message-mib", type=int,
+                        default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
+    parser.add_argument("--workers", type=int, default=int(env("QUANTAMM_SIM_WORKERS", "8")))
+    parser.add_argument("--max-evaluate-cells", type=float,
+                        default=float(env("QUANTAMM_MAX_EVALUATE_CELLS", "4e9")),
+                        help="sets x windows x minutes x assets allowed in one Evaluate")
+    parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+def create_server(
+    host: str = "[::]",
+    port: int = 0,
+    data_dir: str | None = None,
+    workers: int = 8,
+    max_message_mib: int = 64,
+    max_evaluate_cells: float = 4e9,
+) -> tuple[grpc.Server, serving.health.HealthServicer, int, SimulationServicer]:
+    """A started simulation server and the port it listens on."""
+    servicer = SimulationServicer(DatasetRegistry(data_dir), max_evaluate_cells)
+    server, health_servicer = serving.build_server(
+        lambda s: simulation_pb2_grpc.add_SimulationServiceServicer_to_server(servicer, s),
+        [SERVICE_NAME],
+        as_request_error,
+        workers=workers,
+        max_message_mib=max_message_mib,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    server.start()
+    return server, health_servicer, bound, servicer
+
+
+def enable_compilation_cache(cache_dir: str) -> None:
+    """Persist compiled XLA programs across restarts under ``cache_dir/jax``."""
+    folder = pathlib.Path(cache_dir) / "jax"
+    folder.mkdir(parents=True, exist_ok=True)
+    jax.config.update("jax_compilation_cache_dir", str(folder))
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.5)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logs.configure(json=True, level=args.log_level)
+    if args.cache_dir:
+        os.environ["QUANTAMM_CACHE_DIR"] = args.cache_dir
+        enable_compilation_cache(args.cache_dir)
+    server, health_servicer, port, _ = create_server(
+        args.host, args.port, args.data_dir, args.workers, args.max_message_mib,
+        args.max_evaluate_cells,
+    )
+    log.info("sim_service_started", port=port, data_dir=args.data_dir, cache_dir=args.cache_dir,
+             devices=[str(d) for d in jax.devices()])
+    serving.serve_until_signalled(server, health_servicer)

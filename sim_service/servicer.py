@@ -1,0 +1,257 @@
+"""SimulationService: protobuf <-> engine arrays, nothing else."""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import grpc
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from client.tensors import from_tensor, to_tensor
+from sim_service.data import PriceSeries
+from sim_service.datasets import DatasetRegistry
+from sim_service.engine import metrics, pools, rules, schema, simulation
+from sim_service.errors import RequestError, invalid
+from sim_service.translate import (
+    Run,
+    date_to_timestamp,
+    resolve_run,
+    stack_parameter_sets,
+    timestamp_to_date,
+)
+from sim_service.engine import windows
+
+DEFAULT_ROWS_PER_MESSAGE = 65_536
+RULE_DESCRIPTIONS = {
+    "momentum": "Moves weight toward assets whose price trend (EWMA gradient) is strongest.",
+    "anti_momentum": "Moves weight away from trending assets (momentum with -k).",
+    "power_channel": "Momentum on a power of the trend signal.",
+    "mean_reversion_channel": "Mean reversion inside a channel, power-law trend outside it.",
+    "difference_momentum": "Momentum on the difference of two EWMAs of different memory.",
+    "min_variance": "Targets inverse-variance weights of chunk returns.",
+    "balancer": "Fixed weights (softmax of initial_weights_logits).",
+    "hodl": "Holds the initial reserves; no trading.",
+}
+
+
+def dataset_info(registry: DatasetRegistry, name: str) -> types_pb2.DatasetInfo:
+    dataset = registry.get(name)
+    series = dataset.series
+    return types_pb2.DatasetInfo(
+        name=name,
+        tokens=list(registry.tokens(name)),
+        first_minute=date_to_timestamp(series.start_unix_ms),
+        last_minute=date_to_timestamp(series.end_unix_ms),
+        n_minutes=series.n_minutes,
+        source=dataset.source,
+    )
+
+
+def rule_info(rule: str) -> types_pb2.RuleInfo:
+    specs = [
+        types_pb2.ParamSpec(
+            name=name,
+            initial=list(np.atleast_1d(np.asarray(spec.initial, dtype=np.float64))),
+            optuna=types_pb2.OptunaRange(**vars(spec.optuna)) if spec.optuna else None,
+            transform=spec.transform or "",
+            description=spec.description,
+            trainable=spec.trainable,
+        )
+        for name, spec in schema.get_param_schema(rule).items()
+    ]
+    return types_pb2.RuleInfo(
+        name=rule,
+        description=RULE_DESCRIPTIONS[rule],
+        params=specs,
+        dynamic_weights=rule in rules.TFMM_RULES,
+        outputs_weights=rule in rules.WEIGHT_RULES,
+    )
+
+
+def _single_set(run: Run, parameter_set: types_pb2.ParameterSet) -> dict:
+    stacked = stack_parameter_sets([parameter_set], run.fingerprint, len(run.tokens), "parameters")
+    return {key: value[0] for key, value in stacked.items()}
+
+
+def _float_metrics(values: dict) -> dict[str, float]:
+    return {k: float(v) for k, v in values.items() if np.ndim(v) == 0}
+
+
+class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
+    """Thin translation between the API and the engine; state is the dataset registry."""
+
+    def __init__(self, registry: DatasetRegistry, max_evaluate_cells: float = 4e9) -> None:
+        self.registry = registry
+        self.max_evaluate_cells = max_evaluate_cells
+
+    def ListRules(self, request, context):
+        return simulation_pb2.ListRulesResponse(rules=[rule_info(r) for r in simulation.RULES])
+
+    def ListDatasets(self, request, context):
+        names = self.registry.names()
+        return simulation_pb2.ListDatasetsResponse(
+            datasets=[dataset_info(self.registry, n) for n in names]
+        )
+
+    def GetDataset(self, request, context):
+        return simulation_pb2.GetDatasetResponse(dataset=dataset_info(self.registry, request.name))
+
+    def RegisterDataset(self, request, context):
+        self.registry.register_directory(request.name, request.directory, list(request.tokens))
+        return simulation_pb2.RegisterDatasetResponse(
+            dataset=dataset_info(self.registry, request.name)
+        )
+
+    def UploadDataset(self, request_iterator, context):
+        header, blocks = None, []
+        for index, message in enumerate(request_iterator):
+            if message.HasField("header"):
+                if header is not None:
+                    raise invalid(f"requests[{index}].header", "only the first message is a header")
+                header = message.header
+            elif header is None:
+                raise invalid("requests[0].header", "the first message must be the header")
+            else:
+                block = from_tensor(message.prices, f"requests[{index}].prices")
+                if block.ndim != 2 or block.shape[1] != len(header.tokens):
+                    raise invalid(f"requests[{index}].prices",
+                                  f"must be [rows, {len(header.tokens)}], got {list(block.shape)}")
+                blocks.append(block.astype(np.float64))
+        if header is None or not blocks:
+            raise invalid("requests", "send a header and at least one block of prices")
+        start = windows.parse_date(timestamp_to_date(header.first_minute, "header.first_minute"),
+                                   "header.first_minute")
+        series = PriceSeries(tuple(header.tokens), start, np.concatenate(blocks))
+        self.registry.add(header.name, series, "upload")
+        return simulation_pb2.UploadDatasetResponse(dataset=dataset_info(self.registry, header.name))
+
+    def Simulate(self, request, context) -> Iterator[simulation_pb2.SimulateResponse]:
+        run = resolve_run(self.registry, request.dataset, request.fingerprint)
+        params = _single_set(run, request.parameters)
+        stride = request.stride_minutes or 1
+        rows_per_message = request.max_rows_per_message or DEFAULT_ROWS_PER_MESSAGE
+        if stride < 1 or rows_per_message < 1:
+            raise invalid("stride_minutes", "stride_minutes and max_rows_per_message must be >= 1")
+        out = simulation.simulate(params, run.prices, run.plan.start_index, run.config,
+                                  run.log_prices)
+        objective = simulation.objective(params, run.prices, run.plan.start_index, run.config,
+                                         run.log_prices)
+        report = metrics.slice_metrics(out["values"], out["reserves"], out["prices"])
+        summary = simulation_pb2.SimulationSummary(
+            tokens=run.tokens,
+            first_minute=date_to_timestamp(run.unix_ms(run.plan.start_index)),
+            n_minutes=run.config.n_minutes,
+            stride_minutes=stride,
+            n_rows=math.ceil(run.config.n_minutes / stride),
+            final_value_usd=float(out["final_value"]),
+            initial_reserves=to_tensor(np.asarray(out["reserves"][0])),
+            final_reserves=to_tensor(np.asarray(out["final_reserves"])),
+            metrics={"objective": float(objective), **_float_metrics(report)},
+            warnings=list(run.plan.warnings),
+        )
+        if "rule_outputs" in out:
+            summary.rule_outputs.CopyFrom(to_tensor(np.asarray(out["rule_outputs"])))
+        yield simulation_pb2.SimulateResponse(summary=summary)
+        series = {key: np.asarray(out[key][::stride]) for key in ("weights", "reserves", "values", "prices")}
+        for first in range(0, summary.n_rows, rows_per_message):
+            if not context.is_active():
+                return
+            rows = slice(first, first + rows_per_message)
+            yield simulation_pb2.SimulateResponse(chunk=simulation_pb2.SimulationChunk(
+                first_row=first, **{key: to_tensor(value[rows]) for key, value in series.items()}
+            ))
+
+    def GetReadouts(self, request, context):
+        run = resolve_run(self.registry, request.dataset, request.fingerprint)
+        if run.config.rule not in rules.GRADIENT_RULES:
+            raise invalid("fingerprint.rule",
+                          f"readouts exist for {', '.join(rules.GRADIENT_RULES)} only")
+        params = _single_set(run, request.parameters)
+        readouts = simulation.readouts(params, run.prices, run.plan.start_index, run.config)
+        first_chunk = (run.plan.start_index // run.config.chunk_period + 1) * run.config.chunk_period
+        return simulation_pb2.GetReadoutsResponse(
+            tokens=run.tokens,
+            first_chunk_time=date_to_timestamp(run.unix_ms(first_chunk)),
+            chunk_period_minutes=run.config.chunk_period,
+            readouts={key: to_tensor(np.asarray(value)) for key, value in readouts.items()},
+        )
+
+    def Evaluate(self, request, context):
+        offsets = np.asarray(request.window_start_offsets_minutes, dtype=np.int64)
+        length = request.window_length_minutes
+        if length < 2:
+            raise invalid("window_length_minutes", f"must be >= 2 minutes, got {length}")
+        if offsets.size == 0:
+            raise invalid("window_start_offsets_minutes", "give at least one window start")
+        if np.any(offsets < 0):
+            raise invalid("window_start_offsets_minutes", "offsets must be >= 0 (no window "
+                          "may start before fingerprint.start_time)")
+        run = resolve_run(self.registry, request.dataset, request.fingerprint,
+                          "endTestDateString", window_minutes=length)
+        params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
+                                      "parameter_sets")
+        n_sets = len(request.parameter_sets)
+        cells = float(n_sets) * offsets.size * length * len(run.tokens)
+        if cells > self.max_evaluate_cells:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "parameter_sets",
+                               f"{n_sets} sets x {offsets.size} windows x {length} minutes x "
+                               f"{len(run.tokens)} assets exceeds this server's limit of "
+                               f"{self.max_evaluate_cells:.3g} cells per call")
+        last_start = run.plan.start_index + int(offsets.max())
+        if run.config.min_price_rows(last_start) > run.plan.n_rows:
+            raise invalid("window_start_offsets_minutes",
+                          f"the window at offset {int(offsets.max())} runs past the data of "
+                          "the fingerprint's period (end_test_time or end_time)")
+        starts = jnp.asarray(run.plan.start_index + offsets)
+        if request.with_gradient:
+            mean, per_window, grads = simulation.value_and_grad_sets(
+                params, run.prices, starts, run.config, run.log_prices)
+            gradients = {key: to_tensor(np.asarray(value)) for key, value in grads.items()}
+        else:
+            per_window = simulation.evaluate_sets(params, run.prices, starts, run.config,
+                                                  run.log_prices)
+            mean, gradients = jnp.mean(per_window, axis=1), {}
+        return simulation_pb2.EvaluateResponse(
+            objectives=to_tensor(np.asarray(per_window)),
+            mean_objectives=to_tensor(np.asarray(mean)),
+            gradients=gradients,
+            return_val=run.config.return_val,
+            fused=run.config.uses_fused_objective,
+        )
+
+    def EvaluatePeriods(self, request, context):
+        run = resolve_run(self.registry, request.dataset, request.fingerprint, "endTestDateString")
+        params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
+                                      "parameter_sets")
+        n_minutes = run.config.n_minutes
+        for i, period in enumerate(request.periods):
+            if not 0 <= period.start_offset_minutes < period.end_offset_minutes - 1 < n_minutes:
+                raise invalid(f"periods[{i}]", f"need 0 <= start < end - 1 < {n_minutes} minutes")
+        states = np.asarray(request.state_offsets_minutes, dtype=np.int64)
+        if np.any((states < 0) | (states >= n_minutes)):
+            raise invalid("state_offsets_minutes", f"offsets must be in [0, {n_minutes})")
+        sets = []
+        for s in range(len(request.parameter_sets)):
+            one = {key: value[s] for key, value in params.items()}
+            out = simulation.simulate(one, run.prices, run.plan.start_index, run.config,
+                                      run.log_prices)
+            periods = []
+            for period in request.periods:
+                rows = slice(period.start_offset_minutes, period.end_offset_minutes)
+                report = metrics.slice_metrics(out["values"][rows], out["reserves"][rows],
+                                               out["prices"][rows])
+                periods.append(simulation_pb2.PeriodMetrics(
+                    name=period.name,
+                    metrics=_float_metrics(report),
+                    daily_returns=to_tensor(np.asarray(report["daily_returns"])),
+                ))
+            sets.append(simulation_pb2.SetPeriods(
+                periods=periods,
+                weights=to_tensor(np.asarray(out["weights"])[states]),
+                reserves=to_tensor(np.asarray(out["reserves"])[states]),
+            ))
+        return simulation_pb2.EvaluatePeriodsResponse(tokens=run.tokens, sets=sets)

@@ -1,0 +1,250 @@
+"""protobuf requests -> engine inputs (validated, errors naming the request field) and back."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from typing import Any, Callable, Mapping, Sequence
+
+import grpc
+import jax.numpy as jnp
+import numpy as np
+from google.protobuf import timestamp_pb2
+
+from client._generated.quantamm.v1 import types_pb2
+from client.tensors import from_tensor
+from sim_service.data.device import DeviceDataset
+from sim_service.datasets import DatasetRegistry
+from sim_service.engine import metrics, parameters, pools, schema, simulation, weights, windows
+from sim_service.engine.fingerprint import fill_defaults
+from sim_service.errors import RequestError, as_request_error, invalid, not_found
+
+# proto field -> reference fingerprint key (optional scalar settings)
+REFERENCE_KEYS: dict[str, str] = {
+    "chunk_period_minutes": "chunk_period",
+    "weight_interpolation_period_minutes": "weight_interpolation_period",
+    "weight_interpolation_method": "weight_interpolation_method",
+    "maximum_change_per_minute": "maximum_change",
+    "minimum_weight": "minimum_weight",
+    "max_memory_days": "max_memory_days",
+    "use_alt_lamb": "use_alt_lamb",
+    "use_pre_exp_scaling": "use_pre_exp_scaling",
+    "initial_pool_value_usd": "initial_pool_value",
+    "fees": "fees",
+    "gas_cost_usd": "gas_cost",
+    "arb_fees": "arb_fees",
+    "arb_frequency_minutes": "arb_frequency",
+    "arb_quality": "arb_quality",
+    "do_arb": "do_arb",
+    "noise_trader_ratio": "noise_trader_ratio",
+    "protocol_fee_split": "protocol_fee_split",
+    "numeraire": "numeraire",
+    "return_val": "return_val",
+    "use_fused_reserves": "use_fused_reserves",
+    "ste_max_change": "ste_max_change",
+    "ste_min_max_weight": "ste_min_max_weight",
+    "turnover_penalty": "turnover_penalty",
+    "price_noise_sigma": "price_noise_sigma",
+}
+PROTO_FIELDS = {reference: field for field, reference in REFERENCE_KEYS.items()}
+DATE_FIELDS = {
+    "start_time": "startDateString",
+    "end_time": "endDateString",
+    "end_test_time": "endTestDateString",
+}
+PROTO_FIELDS.update({reference: field for field, reference in DATE_FIELDS.items()})
+
+Check = tuple[Callable[[Any, int], bool], str]
+CHECKS: dict[str, Check] = {
+    "chunk_period_minutes": (lambda v, n: 1 <= v <= 1440 * 30, "must be 1 .. 43200 minutes"),
+    "weight_interpolation_period_minutes": (lambda v, n: v >= 1, "must be >= 1 minute"),
+    "weight_interpolation_method": (
+        lambda v, n: v in weights.INTERPOLATION_METHODS,
+        f"must be one of {', '.join(weights.INTERPOLATION_METHODS)}",
+    ),
+    "maximum_change_per_minute": (lambda v, n: 0 < v <= 1, "must be in (0, 1]"),
+    "minimum_weight": (lambda v, n: 0 < v < 1 / n, "must be in (0, 1 / n_assets)"),
+    "max_memory_days": (lambda v, n: 0 < v <= 3650, "must be in (0, 3650] days"),
+    "initial_pool_value_usd": (lambda v, n: 0 < v < 1e15, "must be > 0 (and < 1e15)"),
+    "fees": (lambda v, n: 0 <= v < 1, "must be in [0, 1)"),
+    "gas_cost_usd": (lambda v, n: v >= 0, "must be >= 0"),
+    "arb_fees": (lambda v, n: 0 <= v < 1, "must be in [0, 1)"),
+    "arb_frequency_minutes": (lambda v, n: v >= 1, "must be >= 1"),
+    "arb_quality": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
+    "noise_trader_ratio": (lambda v, n: v >= 0, "must be >= 0"),
+    "protocol_fee_split": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
+    "return_val": (lambda v, n: v in metrics.RETURN_VALS, "unknown metric; see RETURN_VALS"),
+    "turnover_penalty": (lambda v, n: v >= 0, "must be >= 0"),
+    "price_noise_sigma": (lambda v, n: v >= 0, "must be >= 0"),
+}
+# Settings accepted by the API whose engine paths are not available yet: value -> unsupported.
+NOT_YET: dict[str, Callable[[Any], bool]] = {
+    "fees": lambda v: v > 0,
+    "gas_cost_usd": lambda v: v > 0,
+    "arb_fees": lambda v: v > 0,
+    "turnover_penalty": lambda v: v > 0,
+    "price_noise_sigma": lambda v: v > 0,
+}
+# Alternative parameterisations a rule accepts besides its schema keys.
+ALTERNATIVE_KEYS: dict[str, set[str]] = {
+    "momentum": {"absolute_k", "k"},
+    "anti_momentum": {"absolute_k", "k"},
+    "power_channel": {"log_k", "absolute_k", "k", "raw_exponents", "logit_pre_exp_scaling",
+                      "raw_pre_exp_scaling"},
+    "mean_reversion_channel": {"log_k", "absolute_k", "k", "raw_exponents", "raw_width",
+                               "log_amplitude", "logit_pre_exp_scaling", "raw_pre_exp_scaling"},
+    "difference_momentum": {"logit_lamb", "logit_delta_lamb", "log_k"},
+    "min_variance": {"logit_lamb", "logit_delta_lamb"},
+}
+HUMAN_KEYS = {"memory_days", "k_per_day", "weights", "initial_weights", "exponent", "width",
+              "amplitude", "pre_exp_scaling"}
+
+
+def timestamp_to_date(stamp: timestamp_pb2.Timestamp, field: str) -> str:
+    if stamp.nanos or stamp.seconds % 60:
+        raise invalid(field, "must be a whole minute")
+    return windows.format_unix_ms(stamp.seconds * 1000)
+
+
+def date_to_timestamp(unix_ms: int) -> timestamp_pb2.Timestamp:
+    return timestamp_pb2.Timestamp(seconds=unix_ms // 1000)
+
+
+def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
+    """A validated RunFingerprint as the reference's settings dict (defaults filled)."""
+    prefix = "fingerprint."
+    tokens = list(fp.tokens)
+    if not tokens or any(not t.strip() for t in tokens):
+        raise invalid(prefix + "tokens", "name at least one non-empty token")
+    if len(set(tokens)) != len(tokens):
+        raise invalid(prefix + "tokens", f"duplicate tokens in {tokens}")
+    if not fp.rule:
+        raise invalid(prefix + "rule", f"required; one of {', '.join(simulation.RULES)}")
+    if fp.rule not in simulation.RULES:
+        raise not_found(prefix + "rule", f"unknown rule {fp.rule!r}; one of {', '.join(simulation.RULES)}")
+    reference: dict[str, Any] = {"tokens": tokens, "rule": fp.rule}
+    for field, key in DATE_FIELDS.items():
+        if fp.HasField(field):
+            reference[key] = timestamp_to_date(getattr(fp, field), prefix + field)
+        elif field != "end_test_time":
+            raise invalid(prefix + field, "required")
+    for field, key in REFERENCE_KEYS.items():
+        if not fp.HasField(field):
+            continue
+        value = getattr(fp, field)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise invalid(prefix + field, f"must be finite, got {value}")
+        check = CHECKS.get(field)
+        if check and not check[0](value, len(tokens)):
+            raise invalid(prefix + field, f"{check[1]}, got {value!r}")
+        if field in NOT_YET and NOT_YET[field](value):
+            raise RequestError(grpc.StatusCode.UNIMPLEMENTED, prefix + field,
+                               "non-zero values are not supported by this server version yet")
+        reference[key] = value
+    try:
+        return fill_defaults(reference)
+    except ValueError as error:
+        mapped = as_request_error(error)
+        if mapped is None:
+            raise
+        raise invalid(prefix + PROTO_FIELDS.get(mapped.field, mapped.field),
+                      str(error).split(": ", 1)[-1]) from error
+
+
+def _parameter_array(tensor: types_pb2.Tensor, field: str, n_assets: int) -> np.ndarray:
+    array = from_tensor(tensor, field)
+    if array.dtype.kind not in "fi":
+        raise invalid(field, f"must be a float tensor, got {array.dtype}")
+    if array.size not in (1, n_assets) or array.ndim > 1:
+        raise invalid(field, f"must have shape [{n_assets}] or [1], got {list(array.shape)}")
+    array = array.astype(np.float64).reshape(-1)
+    if not np.all(np.isfinite(array)):
+        raise invalid(field, "must be finite")
+    return array
+
+
+def parameter_set_to_engine(
+    values: Mapping[str, types_pb2.Tensor], fp: Mapping[str, Any], n_assets: int, field: str
+) -> dict[str, np.ndarray]:
+    """One ParameterSet -> engine params [n] per key; missing keys take the fingerprint's
+    initial values, unknown keys are refused with the list of valid ones."""
+    rule = fp["rule"]
+    allowed = set(schema.get_param_schema(rule)) | ALTERNATIVE_KEYS.get(rule, set()) | HUMAN_KEYS
+    arrays = {}
+    for key, tensor in values.items():
+        if key not in allowed:
+            raise invalid(f"{field}.values[{key!r}]",
+                          f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
+        arrays[key] = _parameter_array(tensor, f"{field}.values[{key!r}]", n_assets)
+    try:
+        engine = parameters.human_to_params(rule, arrays, n_assets, fp["chunk_period"])
+    except ValueError as error:
+        raise invalid(f"{field}.values", str(error)) from error
+    defaults = parameters.base_parameters(rule, fp, fp["chunk_period"], n_assets, 1)
+    return {**{k: v[0] for k, v in defaults.items()}, **engine}
+
+
+def stack_parameter_sets(sets: Sequence, fp: Mapping[str, Any], n_assets: int, field: str):
+    """Repeated ParameterSet -> stacked engine params [S, n] per key."""
+    if not sets:
+        raise invalid(field, "give at least one parameter set")
+    engine_sets = [
+        parameter_set_to_engine(s.values, fp, n_assets, f"{field}[{i}]") for i, s in enumerate(sets)
+    ]
+    keys = set(engine_sets[0])
+    for i, engine in enumerate(engine_sets[1:], start=1):
+        if set(engine) != keys:
+            raise invalid(f"{field}[{i}]", "every set must use the same parameter names")
+    return {key: jnp.asarray(np.stack([s[key] for s in engine_sets])) for key in sorted(keys)}
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+    """A resolved request: settings, token order, device prices of the slice, window plan."""
+
+    fingerprint: dict[str, Any]
+    tokens: list[str]
+    data: DeviceDataset
+    plan: windows.WindowPlan
+    config: simulation.SimConfig
+
+    @property
+    def prices(self):
+        return self.data.prices[self.plan.first_row : self.plan.last_row]
+
+    @property
+    def log_prices(self):
+        return self.data.log_prices[self.plan.first_row : self.plan.last_row]
+
+    def unix_ms(self, row_in_slice: int) -> int:
+        return self.data.series.unix_ms_at(self.plan.first_row + row_in_slice)
+
+
+def resolve_run(
+    registry: DatasetRegistry, dataset: str, fp_proto, end_key: str = "endDateString",
+    window_minutes: int | None = None,
+) -> Run:
+    """Validate the fingerprint, select the dataset's tokens, and plan the slice from the start
+    to ``fp[end_key]``; windows of ``window_minutes`` (default: the whole span) are checked to
+    have the rule's last chunk inside the data."""
+    fp = fingerprint_to_reference(fp_proto)
+    if end_key == "endTestDateString" and fp["endTestDateString"] is None:
+        end_key = "endDateString"
+    tokens = sorted(fp["tokens"])
+    data = registry.select(dataset or "default", tokens)
+    series = data.series
+    try:
+        start_row = windows.row_of(windows.parse_date(fp["startDateString"], "start_time"),
+                                   series.start_unix_ms, series.n_minutes, "start_time")
+        end_field = PROTO_FIELDS[end_key]
+        end_row = windows.row_of(windows.parse_date(fp[end_key], end_field),
+                                 series.start_unix_ms, series.n_minutes, end_field)
+        span = end_row - start_row + 1
+        config = pools.sim_config(fp, len(tokens), bout_length=(window_minutes or span - 1) + 1)
+        plan = windows.plan_window(start_row, end_row, series.n_minutes, fp["max_memory_days"],
+                                   config.min_price_rows)
+    except windows.WindowError as error:
+        raise invalid("fingerprint." + error.field, str(error).split(": ", 1)[-1]) from error
+    except ValueError as error:
+        raise invalid("fingerprint", str(error)) from error
+    return Run(fp, tokens, data, plan, config)
