@@ -25,7 +25,8 @@ from sim_service.translate import (
 )
 from sim_service.engine import windows
 
-DEFAULT_ROWS_PER_MESSAGE = 65_536
+# Default chunking keeps each streamed message under ~3 MiB (gRPC clients accept 4 MiB).
+DEFAULT_MESSAGE_BYTES = 3 * 1024 * 1024
 RULE_DESCRIPTIONS = {
     "momentum": "Moves weight toward assets whose price trend (EWMA gradient) is strongest.",
     "anti_momentum": "Moves weight away from trending assets (momentum with -k).",
@@ -133,7 +134,8 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         run = resolve_run(self.registry, request.dataset, request.fingerprint)
         params = _single_set(run, request.parameters)
         stride = request.stride_minutes or 1
-        rows_per_message = request.max_rows_per_message or DEFAULT_ROWS_PER_MESSAGE
+        row_bytes = 8 * (3 * len(run.tokens) + 1)  # weights, reserves, prices, value
+        rows_per_message = request.max_rows_per_message or DEFAULT_MESSAGE_BYTES // row_bytes
         if stride < 1 or rows_per_message < 1:
             raise invalid("stride_minutes", "stride_minutes and max_rows_per_message must be >= 1")
         out = simulation.simulate(params, run.prices, run.plan.start_index, run.config,
@@ -190,17 +192,17 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if np.any(offsets < 0):
             raise invalid("window_start_offsets_minutes", "offsets must be >= 0 (no window "
                           "may start before fingerprint.start_time)")
+        n_sets, n_assets = len(request.parameter_sets), len(request.fingerprint.tokens)
+        cells = float(n_sets) * offsets.size * length * n_assets
+        if cells > self.max_evaluate_cells:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "parameter_sets",
+                               f"{n_sets} sets x {offsets.size} windows x {length} minutes x "
+                               f"{n_assets} assets exceeds this server's limit of "
+                               f"{self.max_evaluate_cells:.3g} cells per call")
         run = resolve_run(self.registry, request.dataset, request.fingerprint,
                           "endTestDateString", window_minutes=length)
         params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
                                       "parameter_sets")
-        n_sets = len(request.parameter_sets)
-        cells = float(n_sets) * offsets.size * length * len(run.tokens)
-        if cells > self.max_evaluate_cells:
-            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "parameter_sets",
-                               f"{n_sets} sets x {offsets.size} windows x {length} minutes x "
-                               f"{len(run.tokens)} assets exceeds this server's limit of "
-                               f"{self.max_evaluate_cells:.3g} cells per call")
         last_start = run.plan.start_index + int(offsets.max())
         if run.config.min_price_rows(last_start) > run.plan.n_rows:
             raise invalid("window_start_offsets_minutes",

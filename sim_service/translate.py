@@ -128,6 +128,10 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
             reference[key] = timestamp_to_date(getattr(fp, field), prefix + field)
         elif field != "end_test_time":
             raise invalid(prefix + field, "required")
+    if fp.end_time.ToSeconds() <= fp.start_time.ToSeconds() + 60:
+        raise invalid(prefix + "end_time", "must be at least two minutes after start_time")
+    if fp.HasField("end_test_time") and fp.end_test_time.ToSeconds() <= fp.end_time.ToSeconds() + 60:
+        raise invalid(prefix + "end_test_time", "must be at least two minutes after end_time")
     for field, key in REFERENCE_KEYS.items():
         if not fp.HasField(field):
             continue
@@ -240,11 +244,16 @@ def resolve_run(
         end_row = windows.row_of(windows.parse_date(fp[end_key], end_field),
                                  series.start_unix_ms, series.n_minutes, end_field)
         span = end_row - start_row + 1
+        if window_minutes is not None and window_minutes > span - 1:
+            raise invalid("window_length_minutes",
+                          f"{window_minutes} minutes is longer than the fingerprint's period "
+                          f"({span - 1} minutes)")
         config = pools.sim_config(fp, len(tokens), bout_length=(window_minutes or span - 1) + 1)
         plan = windows.plan_window(start_row, end_row, series.n_minutes, fp["max_memory_days"],
                                    config.min_price_rows)
     except windows.WindowError as error:
-        raise invalid("fingerprint." + error.field, str(error).split(": ", 1)[-1]) from error
+        field = PROTO_FIELDS.get(error.field, error.field)
+        raise invalid("fingerprint." + field, str(error).split(": ", 1)[-1]) from error
     except ValueError as error:
         raise invalid("fingerprint", str(error)) from error
     return Run(fp, tokens, data, plan, config)
