@@ -214,11 +214,11 @@ class Run:
 
     @property
     def prices(self):
-        return self.data.prices[self.plan.first_row : self.plan.last_row]
+        return self.data.rows(self.plan.first_row, self.plan.last_row)[0]
 
     @property
     def log_prices(self):
-        return self.data.log_prices[self.plan.first_row : self.plan.last_row]
+        return self.data.rows(self.plan.first_row, self.plan.last_row)[1]
 
     def unix_ms(self, row_in_slice: int) -> int:
         return self.data.series.unix_ms_at(self.plan.first_row + row_in_slice)

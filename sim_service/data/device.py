@@ -13,6 +13,9 @@ from sim_service.data.bundled import bundled_minute_prices
 from sim_service.data.prices import PriceSeries
 
 
+MAX_CACHED_SLICES = 16
+
+
 @dataclasses.dataclass(frozen=True)
 class DeviceDataset:
     """A price series with its prices and log prices [T, n] on the default JAX device."""
@@ -20,6 +23,19 @@ class DeviceDataset:
     series: PriceSeries
     prices: jax.Array
     log_prices: jax.Array
+    _slices: dict = dataclasses.field(default_factory=dict, compare=False, repr=False)
+
+    def rows(self, first: int, last: int) -> tuple[jax.Array, jax.Array]:
+        """(prices, log prices) of rows [first, last), kept for repeated requests (training
+        asks for the same slice every step)."""
+        key = (first, last)
+        cached = self._slices.get(key)
+        if cached is None:
+            cached = (self.prices[first:last], self.log_prices[first:last])
+            if len(self._slices) >= MAX_CACHED_SLICES:
+                self._slices.pop(next(iter(self._slices)), None)
+            self._slices[key] = cached
+        return cached
 
     @classmethod
     def of(cls, series: PriceSeries) -> DeviceDataset:

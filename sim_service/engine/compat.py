@@ -65,11 +65,8 @@ def _as_engine_params(params: Mapping[str, Any], n_assets: int) -> dict[str, jnp
 
 def run_window(data: DeviceDataset, plan: windows.WindowPlan, config, params) -> dict:
     """Simulate one planned window and return the reference's result dict (NumPy arrays)."""
-    rows = slice(plan.first_row, plan.last_row)
-    prices = data.prices[rows]
-    out = simulation.simulate(
-        params, prices, plan.start_index, config, log_prices=data.log_prices[rows]
-    )
+    prices, log_prices = data.rows(plan.first_row, plan.last_row)
+    out = simulation.simulate(params, prices, plan.start_index, config, log_prices)
     series = data.series
     result = {
         "value": np.asarray(out["values"]),
