@@ -6,7 +6,6 @@ import math
 from typing import Iterator
 
 import grpc
-import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -14,7 +13,7 @@ from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, t
 from client.tensors import from_tensor, to_tensor
 from sim_service.data import PriceSeries
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, pools, rules, schema, simulation
+from sim_service.engine import metrics, rules, schema, simulation, windows
 from sim_service.errors import RequestError, invalid
 from sim_service.translate import (
     Run,
@@ -23,7 +22,6 @@ from sim_service.translate import (
     stack_parameter_sets,
     timestamp_to_date,
 )
-from sim_service.engine import windows
 
 # Default chunking keeps each streamed message under ~3 MiB (gRPC clients accept 4 MiB).
 DEFAULT_MESSAGE_BYTES = 3 * 1024 * 1024
@@ -76,6 +74,13 @@ def rule_info(rule: str) -> types_pb2.RuleInfo:
 def _single_set(run: Run, parameter_set: types_pb2.ParameterSet) -> dict:
     stacked = stack_parameter_sets([parameter_set], run.fingerprint, len(run.tokens), "parameters")
     return {key: value[0] for key, value in stacked.items()}
+
+
+def ensure_time_left(context: grpc.ServicerContext | None) -> None:
+    """Refuse to start work whose deadline has already passed."""
+    remaining = context.time_remaining() if context is not None else None
+    if remaining is not None and remaining <= 0:
+        raise RequestError(grpc.StatusCode.DEADLINE_EXCEEDED, "deadline", "expired before start")
 
 
 def _float_metrics(values: dict) -> dict[str, float]:
@@ -131,6 +136,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         return simulation_pb2.UploadDatasetResponse(dataset=dataset_info(self.registry, header.name))
 
     def Simulate(self, request, context) -> Iterator[simulation_pb2.SimulateResponse]:
+        ensure_time_left(context)
         run = resolve_run(self.registry, request.dataset, request.fingerprint)
         params = _single_set(run, request.parameters)
         stride = request.stride_minutes or 1
@@ -209,6 +215,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
                           f"the window at offset {int(offsets.max())} runs past the data of "
                           "the fingerprint's period (end_test_time or end_time)")
         starts = jnp.asarray(run.plan.start_index + offsets)
+        ensure_time_left(context)
         if request.with_gradient:
             mean, per_window, grads = simulation.value_and_grad_sets(
                 params, run.prices, starts, run.config, run.log_prices)
@@ -237,6 +244,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if np.any((states < 0) | (states >= n_minutes)):
             raise invalid("state_offsets_minutes", f"offsets must be in [0, {n_minutes})")
         sets = []
+        ensure_time_left(context)
         for s in range(len(request.parameter_sets)):
             one = {key: value[s] for key, value in params.items()}
             out = simulation.simulate(one, run.prices, run.plan.start_index, run.config,

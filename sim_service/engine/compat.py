@@ -168,6 +168,6 @@ def do_run_on_historic_data(
         tests = [run_window(data, test_plan, test_config, p) for p in engine_sets]
         if low_data_mode:
             tests = [_low_data(r) for r in tests]
-        pairs = list(zip(results, tests))
+        pairs = list(zip(results, tests, strict=True))
         return pairs[0] if isinstance(params, Mapping) else pairs
     return results[0] if isinstance(params, Mapping) else results

@@ -31,7 +31,7 @@ def main() -> None:
     print(f"  return             {run['final_value'] / run['value'][0] - 1:>14.2%}")
     print(f"  daily log Sharpe   {np.sqrt(365) * daily.mean() / daily.std():>14.3f}")
     print("  final weights      " + "  ".join(
-        f"{token} {w:.3f}" for token, w in zip(FINGERPRINT["tokens"], run["weights"][-1])))
+        f"{token} {w:.3f}" for token, w in zip(FINGERPRINT["tokens"], run["weights"][-1], strict=True)))
 
 
 if __name__ == "__main__":

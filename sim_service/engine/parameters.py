@@ -128,7 +128,7 @@ def add_noise(
         sampler = qmc.LatinHypercube(d=sum(sizes), scramble=method == "lhs", seed=seed)
     points = norm.ppf(np.clip(sampler.random(n_sets - 1), 1e-6, 1 - 1e-6)) * scale
     offset = 0
-    for key, size in zip(keys, sizes):
+    for key, size in zip(keys, sizes, strict=True):
         noisy[key][1:] += points[:, offset : offset + size].reshape(noisy[key][1:].shape)
         offset += size
     return noisy

@@ -52,8 +52,10 @@ def parse_date(text: str, field: str) -> int:
     """'YYYY-MM-DD HH:MM:SS' (UTC) -> unix milliseconds."""
     try:
         moment = dt.datetime.strptime(text, DATE_FORMAT).replace(tzinfo=dt.timezone.utc)
-    except (TypeError, ValueError):
-        raise WindowError(field, f"expected a UTC date 'YYYY-MM-DD HH:MM:SS', got {text!r}")
+    except (TypeError, ValueError) as error:
+        raise WindowError(
+            field, f"expected a UTC date 'YYYY-MM-DD HH:MM:SS', got {text!r}"
+        ) from error
     return int(moment.timestamp() * 1000)
 
 
