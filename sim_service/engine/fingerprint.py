@@ -181,7 +181,10 @@ DEFAULT_RUN_FINGERPRINT: dict[str, Any] = {
     "use_pre_exp_scaling": True,
     "weight_calculation_method": "auto",
     "weight_interpolation_method": "linear",
-    "weight_interpolation_period": 1440}
+    "weight_interpolation_period": 1440,
+    # Ours, not the reference's: weight rules (min variance) without its one-chunk look-ahead.
+    "weight_rule_causal": False,
+}
 
 # Keys the reference accepts in a fingerprint although they have no default.
 OPTIONAL_KEYS: dict[tuple[str, ...], frozenset[str]] = {

@@ -47,6 +47,7 @@ def sim_config(
         do_arb=bool(fp["do_arb"]),
         return_val=fp["return_val"],
         use_fused_reserves=bool(fp["use_fused_reserves"]),
+        weight_rule_causal=bool(fp["weight_rule_causal"]),
     )
 
 
@@ -126,14 +127,15 @@ class TFMMPool(Pool):
         run_fingerprint: Mapping[str, Any],
         params: Params,
     ) -> Array:
-        """Minute weights from the window's raw outputs [n_c, n] (untruncated blocks)."""
+        """Minute weights from the window's raw outputs [n_c, n] (untruncated blocks; weight
+        rules ignore ``initial_weights`` and start from the guardrailed first output)."""
         config = sim_config(run_fingerprint, rule_output.shape[1], bout_length=3)
-        smoothing = None
-        if self.RULE in rules.WEIGHT_RULES:
-            smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
-        return weights.fine_weights(
-            jnp.asarray(rule_output), jnp.asarray(initial_weights), config.weight_settings, smoothing
-        )
+        outputs = jnp.asarray(rule_output)
+        if self.RULE not in rules.WEIGHT_RULES:
+            return weights.fine_weights(outputs, jnp.asarray(initial_weights), config.weight_settings)
+        smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+        start = weights.weight_rule_start(outputs[0], config.weight_settings, smoothing)
+        return weights.fine_weights(outputs, start, config.weight_settings, smoothing, False)
 
     def get_initial_rule_state(
         self, initial_price: Array, params: Params, run_fingerprint: Mapping[str, Any]

@@ -52,6 +52,7 @@ class SimConfig:
     do_arb: bool = True
     return_val: str = "daily_log_sharpe"
     use_fused_reserves: bool = True
+    weight_rule_causal: bool = False  # True: weight rules without the one-chunk look-ahead
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -142,15 +143,32 @@ def whole_rule_outputs(params: Params, prices: Array, config: SimConfig) -> Arra
 
 
 def tfmm_window_weights(params: Params, raw_outputs: Array, start_index: Array, config):
-    """Minute weights [L, n] of a TFMM window from the whole-array raw outputs [K - 1, n]."""
+    """Minute weights [L, n] of a TFMM window from the whole-array raw outputs [K - 1, n].
+
+    Delta rules start from the initial weights and hold them for the first chunk. Weight rules
+    (reference) start from the guardrailed first window output, which has seen the price one
+    chunk ahead; causal weight rules start from the output of the chunk at or before the window
+    start (equal weights when there is none) and hold it for the first chunk.
+    """
     window_outputs = weights.window_raw_outputs(
         raw_outputs, start_index, config.bout_length, config.chunk_period
     )
-    smoothing = None
-    if config.rule in rules.WEIGHT_RULES:
-        smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
-    w0 = initial_weights(params, config.n_assets)
-    blocks = weights.fine_weights(window_outputs, w0, config.weight_settings, smoothing)
+    settings = config.weight_settings
+    if config.rule not in rules.WEIGHT_RULES:
+        start = initial_weights(params, config.n_assets)
+        blocks = weights.fine_weights(window_outputs, start, settings)
+        return blocks[: config.n_minutes]
+    smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+    if not config.weight_rule_causal:
+        start = weights.weight_rule_start(window_outputs[0], settings, smoothing)
+        blocks = weights.fine_weights(window_outputs, start, settings, smoothing, False)
+        return blocks[: config.n_minutes]
+    previous_row = start_index // config.chunk_period - 1
+    previous = raw_outputs[jnp.maximum(previous_row, 0)]
+    equal = jnp.full((config.n_assets,), 1.0 / config.n_assets, dtype=raw_outputs.dtype)
+    start = jnp.where(previous_row >= 0, weights.weight_rule_start(previous, settings, smoothing),
+                      equal)
+    blocks = weights.fine_weights(window_outputs, start, settings, smoothing, True)
     return blocks[: config.n_minutes]
 
 

@@ -90,30 +90,30 @@ def coarse_step(
     return next_position, (position, step, target)
 
 
+def weight_rule_start(raw_output: Array, settings: WeightSettings, smoothing_lamb: Array) -> Array:
+    """Start position of a weight rule: the target of one step from ``raw_output`` to itself
+    (N = 2), i.e. the guardrailed output. [n] -> [n]"""
+    _, (_, _, target) = coarse_step(raw_output, raw_output, settings, smoothing_lamb, 2)
+    return target
+
+
 def coarse_scan(
     raw_outputs: Array,
-    initial_weights: Array,
+    start: Array,
     settings: WeightSettings,
     smoothing_lamb: Array | None = None,
 ) -> tuple[Array, Array]:
-    """Scan the window's raw outputs [n_c, n] -> (block starts [n_c, n], per-minute steps [n_c, n]).
-
-    Delta rules start from ``initial_weights``; weight rules start from the guardrailed first
-    output (one step with N = 2) and ignore ``initial_weights``.
-    """
+    """Scan the window's raw outputs [n_c, n] from position ``start`` [n] -> (block starts
+    [n_c, n], per-minute steps [n_c, n])."""
     points = settings.weight_interpolation_period + 1
-    if smoothing_lamb is not None:
-        _, (_, _, initial_weights) = coarse_step(
-            raw_outputs[0], raw_outputs[0], settings, smoothing_lamb, 2
-        )
 
     def step(position: Array, raw_output: Array):
-        next_position, (start, delta, _) = coarse_step(
+        next_position, (block_start, delta, _) = coarse_step(
             position, raw_output, settings, smoothing_lamb, points
         )
-        return next_position, (start, delta)
+        return next_position, (block_start, delta)
 
-    _, (starts, deltas) = lax.scan(step, initial_weights, raw_outputs)
+    _, (starts, deltas) = lax.scan(step, start, raw_outputs)
     return starts, deltas
 
 
@@ -157,19 +157,18 @@ def window_raw_outputs(raw_outputs: Array, start_index: Array, bout_length: int,
 
 def fine_weights(
     window_outputs: Array,
-    initial_weights: Array,
+    start: Array,
     settings: WeightSettings,
     smoothing_lamb: Array | None = None,
+    hold_first_chunk: bool = True,
 ) -> Array:
-    """Minute weights of a window from its raw outputs [n_c, n]: [(n_c + 1) c, n] for delta
-    rules, [n_c c, n] for weight rules; the caller keeps the first ``bout_length - 1`` rows.
-
-    Delta rules hold the initial weights for the first chunk, then one block per output; weight
-    rules start directly with the blocks (the reference's one-chunk look-ahead).
+    """Minute weights of a window from its raw outputs [n_c, n], starting at ``start`` [n]:
+    [(n_c + 1) c, n] when the first chunk holds ``start`` (delta rules; causal weight rules),
+    [n_c c, n] otherwise; the caller keeps the first ``bout_length - 1`` rows.
     """
-    starts, deltas = coarse_scan(window_outputs, initial_weights, settings, smoothing_lamb)
+    starts, deltas = coarse_scan(window_outputs, start, settings, smoothing_lamb)
     blocks = interpolate_blocks(starts, deltas, settings)
-    if smoothing_lamb is None:
-        lead = jnp.broadcast_to(initial_weights, (settings.chunk_period, settings.n_assets))
+    if hold_first_chunk:
+        lead = jnp.broadcast_to(start, (settings.chunk_period, settings.n_assets))
         blocks = jnp.concatenate([lead.astype(blocks.dtype), blocks], axis=0)
     return blocks

@@ -196,3 +196,20 @@ def test_optimal_interpolation_stays_on_the_simplex_and_differs_from_linear(pric
     assert 0 < float(np.max(np.abs(optimal["weights"] - linear["weights"]))) < 1e-2
     with pytest.raises(ValueError, match="weight_interpolation_method"):
         config_for("momentum", weight_interpolation_method="cubic")
+
+
+def test_min_variance_looks_ahead_by_default_and_not_in_causal_mode(prices):
+    """The reference's weight rule sees up to one chunk ahead; the causal mode does not."""
+    params = rule_params("min_variance")
+    start = HISTORY_DAYS * 1440  # on the chunk grid
+    t = CHUNK  # perturb from the first chunk boundary of the window on
+    shocked = prices.at[start + t :].multiply(jnp.array([1.0, 1.0, 1.5]))  # the stable asset jumps
+    reference = config_for("min_variance")
+    causal = config_for("min_variance", weight_rule_causal=True)
+    base = simulation.simulate(params, prices, start, reference)
+    moved = simulation.simulate(params, shocked, start, reference)
+    assert not np.array_equal(base["weights"][0], moved["weights"][0])  # look-ahead (quirk)
+    base = simulation.simulate(params, prices, start, causal)
+    moved = simulation.simulate(params, shocked, start, causal)
+    np.testing.assert_array_equal(moved["weights"][: t + 1], base["weights"][: t + 1])
+    assert not np.array_equal(moved["weights"][t + CHUNK + 1 :], base["weights"][t + CHUNK + 1 :])
