@@ -45,6 +45,7 @@ REFERENCE_KEYS: dict[str, str] = {
     "ste_min_max_weight": "ste_min_max_weight",
     "turnover_penalty": "turnover_penalty",
     "price_noise_sigma": "price_noise_sigma",
+    "weight_rule_causal": "weight_rule_causal",
 }
 PROTO_FIELDS = {reference: field for field, reference in REFERENCE_KEYS.items()}
 DATE_FIELDS = {

@@ -36,7 +36,7 @@ class Tensor(_message.Message):
     def __init__(self, shape: _Optional[_Iterable[int]] = ..., dtype: _Optional[_Union[DataType, str]] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class RunFingerprint(_message.Message):
-    __slots__ = ("tokens", "rule", "start_time", "end_time", "end_test_time", "chunk_period_minutes", "weight_interpolation_period_minutes", "weight_interpolation_method", "maximum_change_per_minute", "minimum_weight", "max_memory_days", "use_alt_lamb", "use_pre_exp_scaling", "initial_pool_value_usd", "fees", "gas_cost_usd", "arb_fees", "arb_frequency_minutes", "arb_quality", "do_arb", "noise_trader_ratio", "protocol_fee_split", "numeraire", "return_val", "use_fused_reserves", "ste_max_change", "ste_min_max_weight", "turnover_penalty", "price_noise_sigma")
+    __slots__ = ("tokens", "rule", "start_time", "end_time", "end_test_time", "chunk_period_minutes", "weight_interpolation_period_minutes", "weight_interpolation_method", "maximum_change_per_minute", "minimum_weight", "max_memory_days", "use_alt_lamb", "use_pre_exp_scaling", "initial_pool_value_usd", "fees", "gas_cost_usd", "arb_fees", "arb_frequency_minutes", "arb_quality", "do_arb", "noise_trader_ratio", "protocol_fee_split", "numeraire", "return_val", "use_fused_reserves", "ste_max_change", "ste_min_max_weight", "turnover_penalty", "price_noise_sigma", "weight_rule_causal")
     TOKENS_FIELD_NUMBER: _ClassVar[int]
     RULE_FIELD_NUMBER: _ClassVar[int]
     START_TIME_FIELD_NUMBER: _ClassVar[int]
@@ -66,6 +66,7 @@ class RunFingerprint(_message.Message):
     STE_MIN_MAX_WEIGHT_FIELD_NUMBER: _ClassVar[int]
     TURNOVER_PENALTY_FIELD_NUMBER: _ClassVar[int]
     PRICE_NOISE_SIGMA_FIELD_NUMBER: _ClassVar[int]
+    WEIGHT_RULE_CAUSAL_FIELD_NUMBER: _ClassVar[int]
     tokens: _containers.RepeatedScalarFieldContainer[str]
     rule: str
     start_time: _timestamp_pb2.Timestamp
@@ -95,7 +96,8 @@ class RunFingerprint(_message.Message):
     ste_min_max_weight: bool
     turnover_penalty: float
     price_noise_sigma: float
-    def __init__(self, tokens: _Optional[_Iterable[str]] = ..., rule: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chunk_period_minutes: _Optional[int] = ..., weight_interpolation_period_minutes: _Optional[int] = ..., weight_interpolation_method: _Optional[str] = ..., maximum_change_per_minute: _Optional[float] = ..., minimum_weight: _Optional[float] = ..., max_memory_days: _Optional[float] = ..., use_alt_lamb: _Optional[bool] = ..., use_pre_exp_scaling: _Optional[bool] = ..., initial_pool_value_usd: _Optional[float] = ..., fees: _Optional[float] = ..., gas_cost_usd: _Optional[float] = ..., arb_fees: _Optional[float] = ..., arb_frequency_minutes: _Optional[int] = ..., arb_quality: _Optional[float] = ..., do_arb: _Optional[bool] = ..., noise_trader_ratio: _Optional[float] = ..., protocol_fee_split: _Optional[float] = ..., numeraire: _Optional[str] = ..., return_val: _Optional[str] = ..., use_fused_reserves: _Optional[bool] = ..., ste_max_change: _Optional[bool] = ..., ste_min_max_weight: _Optional[bool] = ..., turnover_penalty: _Optional[float] = ..., price_noise_sigma: _Optional[float] = ...) -> None: ...
+    weight_rule_causal: bool
+    def __init__(self, tokens: _Optional[_Iterable[str]] = ..., rule: _Optional[str] = ..., start_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., end_test_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chunk_period_minutes: _Optional[int] = ..., weight_interpolation_period_minutes: _Optional[int] = ..., weight_interpolation_method: _Optional[str] = ..., maximum_change_per_minute: _Optional[float] = ..., minimum_weight: _Optional[float] = ..., max_memory_days: _Optional[float] = ..., use_alt_lamb: _Optional[bool] = ..., use_pre_exp_scaling: _Optional[bool] = ..., initial_pool_value_usd: _Optional[float] = ..., fees: _Optional[float] = ..., gas_cost_usd: _Optional[float] = ..., arb_fees: _Optional[float] = ..., arb_frequency_minutes: _Optional[int] = ..., arb_quality: _Optional[float] = ..., do_arb: _Optional[bool] = ..., noise_trader_ratio: _Optional[float] = ..., protocol_fee_split: _Optional[float] = ..., numeraire: _Optional[str] = ..., return_val: _Optional[str] = ..., use_fused_reserves: _Optional[bool] = ..., ste_max_change: _Optional[bool] = ..., ste_min_max_weight: _Optional[bool] = ..., turnover_penalty: _Optional[float] = ..., price_noise_sigma: _Optional[float] = ..., weight_rule_causal: _Optional[bool] = ...) -> None: ...
 
 class ParameterSet(_message.Message):
     __slots__ = ("values",)
