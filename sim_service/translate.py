@@ -11,6 +11,7 @@ import jax.numpy as jnp
 import numpy as np
 from google.protobuf import timestamp_pb2
 
+from client import fingerprints
 from client._generated.quantamm.v1 import types_pb2
 from client.tensors import from_tensor
 from sim_service.data.device import DeviceDataset
@@ -19,41 +20,10 @@ from sim_service.engine import metrics, parameters, pools, schema, simulation, w
 from sim_service.engine.fingerprint import fill_defaults
 from sim_service.errors import RequestError, as_request_error, invalid, not_found
 
-# proto field -> reference fingerprint key (optional scalar settings)
-REFERENCE_KEYS: dict[str, str] = {
-    "chunk_period_minutes": "chunk_period",
-    "weight_interpolation_period_minutes": "weight_interpolation_period",
-    "weight_interpolation_method": "weight_interpolation_method",
-    "maximum_change_per_minute": "maximum_change",
-    "minimum_weight": "minimum_weight",
-    "max_memory_days": "max_memory_days",
-    "use_alt_lamb": "use_alt_lamb",
-    "use_pre_exp_scaling": "use_pre_exp_scaling",
-    "initial_pool_value_usd": "initial_pool_value",
-    "fees": "fees",
-    "gas_cost_usd": "gas_cost",
-    "arb_fees": "arb_fees",
-    "arb_frequency_minutes": "arb_frequency",
-    "arb_quality": "arb_quality",
-    "do_arb": "do_arb",
-    "noise_trader_ratio": "noise_trader_ratio",
-    "protocol_fee_split": "protocol_fee_split",
-    "numeraire": "numeraire",
-    "return_val": "return_val",
-    "use_fused_reserves": "use_fused_reserves",
-    "ste_max_change": "ste_max_change",
-    "ste_min_max_weight": "ste_min_max_weight",
-    "turnover_penalty": "turnover_penalty",
-    "price_noise_sigma": "price_noise_sigma",
-    "weight_rule_causal": "weight_rule_causal",
-}
-PROTO_FIELDS = {reference: field for field, reference in REFERENCE_KEYS.items()}
-DATE_FIELDS = {
-    "start_time": "startDateString",
-    "end_time": "endDateString",
-    "end_test_time": "endTestDateString",
-}
-PROTO_FIELDS.update({reference: field for field, reference in DATE_FIELDS.items()})
+# proto field -> reference fingerprint key
+REFERENCE_KEYS = {field: key for key, field in fingerprints.PROTO_FIELDS.items()}
+DATE_FIELDS = {field: key for key, field in fingerprints.DATE_FIELDS.items()}
+PROTO_FIELDS = {**fingerprints.PROTO_FIELDS, **fingerprints.DATE_FIELDS}
 
 Check = tuple[Callable[[Any, int], bool], str]
 CHECKS: dict[str, Check] = {

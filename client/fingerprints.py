@@ -1,0 +1,90 @@
+"""The reference's run-fingerprint dict <-> ``quantamm.v1.RunFingerprint``.
+
+Keys are the reference simulator's (``chunk_period``, ``startDateString``, ...); proto fields
+carry units in their names (``chunk_period_minutes``, ``start_time``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Mapping
+
+from google.protobuf import timestamp_pb2
+
+from client._generated.quantamm.v1 import types_pb2
+
+# reference key -> proto field, for the optional scalar settings
+PROTO_FIELDS: dict[str, str] = {
+    "chunk_period": "chunk_period_minutes",
+    "weight_interpolation_period": "weight_interpolation_period_minutes",
+    "weight_interpolation_method": "weight_interpolation_method",
+    "maximum_change": "maximum_change_per_minute",
+    "minimum_weight": "minimum_weight",
+    "max_memory_days": "max_memory_days",
+    "use_alt_lamb": "use_alt_lamb",
+    "use_pre_exp_scaling": "use_pre_exp_scaling",
+    "initial_pool_value": "initial_pool_value_usd",
+    "fees": "fees",
+    "gas_cost": "gas_cost_usd",
+    "arb_fees": "arb_fees",
+    "arb_frequency": "arb_frequency_minutes",
+    "arb_quality": "arb_quality",
+    "do_arb": "do_arb",
+    "noise_trader_ratio": "noise_trader_ratio",
+    "protocol_fee_split": "protocol_fee_split",
+    "numeraire": "numeraire",
+    "return_val": "return_val",
+    "use_fused_reserves": "use_fused_reserves",
+    "ste_max_change": "ste_max_change",
+    "ste_min_max_weight": "ste_min_max_weight",
+    "turnover_penalty": "turnover_penalty",
+    "price_noise_sigma": "price_noise_sigma",
+    "weight_rule_causal": "weight_rule_causal",
+}
+DATE_FIELDS: dict[str, str] = {
+    "startDateString": "start_time",
+    "endDateString": "end_time",
+    "endTestDateString": "end_test_time",
+}
+REFERENCE_KEYS: dict[str, str] = {
+    field: key for key, field in {**PROTO_FIELDS, **DATE_FIELDS}.items()
+}
+DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
+
+
+def date_to_timestamp(text: str) -> timestamp_pb2.Timestamp:
+    """'YYYY-MM-DD HH:MM:SS' (UTC) -> Timestamp."""
+    moment = dt.datetime.strptime(text, DATE_FORMAT).replace(tzinfo=dt.timezone.utc)
+    return timestamp_pb2.Timestamp(seconds=int(moment.timestamp()))
+
+
+def timestamp_to_date(stamp: timestamp_pb2.Timestamp) -> str:
+    """Timestamp -> 'YYYY-MM-DD HH:MM:SS' (UTC)."""
+    moment = dt.datetime.fromtimestamp(stamp.seconds, dt.timezone.utc)
+    return moment.strftime(DATE_FORMAT)
+
+
+def to_proto(reference: Mapping[str, Any]) -> types_pb2.RunFingerprint:
+    """The simulation settings of a reference fingerprint dict as a RunFingerprint (keys that
+    only concern training are ignored here; None means "server default")."""
+    fp = types_pb2.RunFingerprint(tokens=list(reference.get("tokens", [])),
+                                  rule=reference.get("rule", ""))
+    for key, field in DATE_FIELDS.items():
+        if reference.get(key) is not None:
+            getattr(fp, field).CopyFrom(date_to_timestamp(reference[key]))
+    for key, field in PROTO_FIELDS.items():
+        if reference.get(key) is not None:
+            setattr(fp, field, reference[key])
+    return fp
+
+
+def from_proto(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
+    """The fields set in a RunFingerprint as a reference fingerprint dict."""
+    reference: dict[str, Any] = {"tokens": list(fp.tokens), "rule": fp.rule}
+    for key, field in DATE_FIELDS.items():
+        if fp.HasField(field):
+            reference[key] = timestamp_to_date(getattr(fp, field))
+    for key, field in PROTO_FIELDS.items():
+        if fp.HasField(field):
+            reference[key] = getattr(fp, field)
+    return reference
