@@ -1,0 +1,266 @@
+"""``SimClient``: the simulation service with numpy arrays in and out."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import time
+from typing import Any, Callable, Iterable, Mapping, Sequence, TypeVar
+
+import grpc
+import numpy as np
+from google.protobuf import timestamp_pb2
+
+from client import fingerprints
+from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from client.errors import QuantAMMError, from_rpc_error
+from client.tensors import from_tensor, to_tensor
+
+Response = TypeVar("Response")
+Fingerprint = Mapping[str, Any] | types_pb2.RunFingerprint
+MIB = 1024 * 1024
+RETRIED = (grpc.StatusCode.UNAVAILABLE,)
+
+
+@dataclasses.dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset the server holds."""
+
+    name: str
+    tokens: list[str]
+    first_minute: dt.datetime
+    last_minute: dt.datetime
+    n_minutes: int
+    source: str
+
+
+@dataclasses.dataclass(frozen=True)
+class SimulationResult:
+    """A simulated window; per-asset arrays follow ``tokens`` (sorted), one row per
+    ``stride_minutes`` minutes from ``first_minute``.
+
+    Attributes:
+      values: [rows] pool value in USD.
+      weights: [rows, n] pool weights.
+      reserves: [rows, n] token units.
+      prices: [rows, n] USD per token.
+      final_value: value at the last simulated minute, USD.
+      metrics: the configured objective (``objective``) and slice metrics of the window.
+      rule_outputs: [chunks - 1, n] raw rule outputs over burn-in + window (TFMM rules), or None.
+    """
+
+    tokens: list[str]
+    first_minute: dt.datetime
+    stride_minutes: int
+    values: np.ndarray
+    weights: np.ndarray
+    reserves: np.ndarray
+    prices: np.ndarray
+    final_value: float
+    initial_reserves: np.ndarray
+    final_reserves: np.ndarray
+    metrics: dict[str, float]
+    rule_outputs: np.ndarray | None
+    warnings: list[str]
+
+
+@dataclasses.dataclass(frozen=True)
+class EvaluateResult:
+    """Objectives of parameter sets x windows: ``objectives`` [sets, windows], ``mean`` [sets],
+    ``gradients`` name -> [sets, ...] of each set's mean objective (empty without gradients)."""
+
+    objectives: np.ndarray
+    mean: np.ndarray
+    gradients: dict[str, np.ndarray]
+    return_val: str
+    fused: bool
+
+
+def to_datetime(stamp: timestamp_pb2.Timestamp) -> dt.datetime:
+    return dt.datetime.fromtimestamp(stamp.seconds, dt.timezone.utc)
+
+
+def to_timestamp(moment: dt.datetime) -> timestamp_pb2.Timestamp:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return timestamp_pb2.Timestamp(seconds=int(moment.timestamp()))
+
+
+def as_fingerprint(fingerprint: Fingerprint) -> types_pb2.RunFingerprint:
+    """A RunFingerprint from a proto or a reference dict."""
+    if isinstance(fingerprint, types_pb2.RunFingerprint):
+        return fingerprint
+    return fingerprints.to_proto(fingerprint)
+
+
+def as_parameter_set(values: Mapping[str, Any]) -> types_pb2.ParameterSet:
+    """Named per-asset values (lists or arrays, human units accepted) as a ParameterSet."""
+    return types_pb2.ParameterSet(
+        values={name: to_tensor(np.atleast_1d(np.asarray(v, dtype=np.float64)))
+                for name, v in values.items()}
+    )
+
+
+def dataset_info(info: types_pb2.DatasetInfo) -> DatasetInfo:
+    return DatasetInfo(info.name, list(info.tokens), to_datetime(info.first_minute),
+                       to_datetime(info.last_minute), info.n_minutes, info.source)
+
+
+def open_channel(
+    address: str, credentials: grpc.ChannelCredentials | None, max_message_mib: int
+) -> grpc.Channel:
+    """A channel to ``address`` (TLS when ``credentials`` is given)."""
+    options = [("grpc.max_send_message_length", max_message_mib * MIB),
+               ("grpc.max_receive_message_length", max_message_mib * MIB),
+               ("grpc.lb_policy_name", "round_robin")]
+    if credentials is None:
+        return grpc.insecure_channel(address, options=options)
+    return grpc.secure_channel(address, credentials, options=options)
+
+
+class ServiceClient:
+    """Shared plumbing: one channel, a deadline per call, bounded retries on UNAVAILABLE, typed
+    errors, and metadata (e.g. a bearer token) sent with every call."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout_seconds: float = 600.0,
+        retries: int = 3,
+        credentials: grpc.ChannelCredentials | None = None,
+        metadata: Sequence[tuple[str, str]] = (),
+        max_message_mib: int = 64,
+    ) -> None:
+        self.address = address
+        self.timeout_seconds = timeout_seconds
+        self.retries = retries
+        self.metadata = tuple(metadata)
+        self.channel = open_channel(address, credentials, max_message_mib)
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def call(self, method: Callable[..., Response], request: Any, timeout: float | None = None):
+        """``method(request)`` with a deadline; UNAVAILABLE is retried with backoff."""
+        delay = 0.2
+        for attempt in range(self.retries + 1):
+            try:
+                return method(request, timeout=timeout or self.timeout_seconds,
+                              metadata=self.metadata)
+            except grpc.RpcError as error:
+                if error.code() not in RETRIED or attempt == self.retries:
+                    raise from_rpc_error(error) from None
+                time.sleep(delay)
+                delay *= 2
+        raise AssertionError("unreachable")
+
+    def stream(self, method: Callable[..., Iterable[Response]], request: Any) -> list[Response]:
+        """All messages of a server-streaming call (retried like ``call`` before the first)."""
+        return self.call(lambda r, **kw: list(method(r, **kw)), request)
+
+
+class SimClient(ServiceClient):
+    """The simulation service. Fingerprints are reference dicts (or RunFingerprint protos);
+    parameters are dicts of per-asset values in sorted token order."""
+
+    def __init__(self, address: str, **options: Any) -> None:
+        super().__init__(address, **options)
+        self.stub = simulation_pb2_grpc.SimulationServiceStub(self.channel)
+
+    def list_rules(self) -> list[types_pb2.RuleInfo]:
+        return list(self.call(self.stub.ListRules, simulation_pb2.ListRulesRequest()).rules)
+
+    def list_datasets(self) -> list[DatasetInfo]:
+        response = self.call(self.stub.ListDatasets, simulation_pb2.ListDatasetsRequest())
+        return [dataset_info(d) for d in response.datasets]
+
+    def register_dataset(self, name: str, directory: str, tokens: Sequence[str]) -> DatasetInfo:
+        request = simulation_pb2.RegisterDatasetRequest(name=name, directory=directory,
+                                                        tokens=list(tokens))
+        return dataset_info(self.call(self.stub.RegisterDataset, request).dataset)
+
+    def upload_dataset(
+        self, name: str, prices: np.ndarray, tokens: Sequence[str], first_minute: dt.datetime,
+        rows_per_message: int = 100_000,
+    ) -> DatasetInfo:
+        """Upload minute prices [T, n] (columns in ``tokens`` order) as dataset ``name``."""
+        prices = np.asarray(prices, dtype=np.float64)
+        header = simulation_pb2.UploadHeader(name=name, tokens=list(tokens),
+                                             first_minute=to_timestamp(first_minute))
+
+        def requests():
+            yield simulation_pb2.UploadDatasetRequest(header=header)
+            for first in range(0, prices.shape[0], rows_per_message):
+                block = prices[first : first + rows_per_message]
+                yield simulation_pb2.UploadDatasetRequest(prices=to_tensor(block))
+
+        return dataset_info(self.call(lambda _, **kw: self.stub.UploadDataset(requests(), **kw),
+                                      None).dataset)
+
+    def simulate(
+        self,
+        fingerprint: Fingerprint,
+        parameters: Mapping[str, Any] | None = None,
+        dataset: str = "default",
+        stride_minutes: int = 1,
+    ) -> SimulationResult:
+        """Simulate one window (``startDateString`` .. ``endDateString``)."""
+        request = simulation_pb2.SimulateRequest(
+            dataset=dataset, fingerprint=as_fingerprint(fingerprint),
+            parameters=as_parameter_set(parameters or {}), stride_minutes=stride_minutes)
+        responses = self.stream(self.stub.Simulate, request)
+        summary, chunks = responses[0].summary, [r.chunk for r in responses[1:]]
+
+        def series(name: str) -> np.ndarray:
+            return np.concatenate([from_tensor(getattr(c, name)) for c in chunks])
+
+        return SimulationResult(
+            tokens=list(summary.tokens),
+            first_minute=to_datetime(summary.first_minute),
+            stride_minutes=summary.stride_minutes,
+            values=series("values"),
+            weights=series("weights"),
+            reserves=series("reserves"),
+            prices=series("prices"),
+            final_value=summary.final_value_usd,
+            initial_reserves=from_tensor(summary.initial_reserves),
+            final_reserves=from_tensor(summary.final_reserves),
+            metrics=dict(summary.metrics),
+            rule_outputs=from_tensor(summary.rule_outputs) if summary.HasField("rule_outputs")
+            else None,
+            warnings=list(summary.warnings),
+        )
+
+    def evaluate(
+        self,
+        fingerprint: Fingerprint,
+        parameter_sets: Sequence[Mapping[str, Any]],
+        window_start_offsets_minutes: Sequence[int],
+        window_length_minutes: int,
+        with_gradient: bool = False,
+        dataset: str = "default",
+    ) -> EvaluateResult:
+        """Objectives (and gradients) of every set on every window, in one call."""
+        request = simulation_pb2.EvaluateRequest(
+            dataset=dataset, fingerprint=as_fingerprint(fingerprint),
+            parameter_sets=[as_parameter_set(p) for p in parameter_sets],
+            window_start_offsets_minutes=list(window_start_offsets_minutes),
+            window_length_minutes=window_length_minutes, with_gradient=with_gradient)
+        response = self.call(self.stub.Evaluate, request)
+        return EvaluateResult(
+            objectives=from_tensor(response.objectives),
+            mean=from_tensor(response.mean_objectives),
+            gradients={k: from_tensor(v) for k, v in response.gradients.items()},
+            return_val=response.return_val,
+            fused=response.fused,
+        )
+
+
+__all__ = ["DatasetInfo", "EvaluateResult", "QuantAMMError", "SimClient", "SimulationResult"]
