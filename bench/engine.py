@@ -7,6 +7,7 @@ one year of minutes (2023-01-01 .. 2024-01-01) on the bundled data, daily chunks
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from typing import Callable
@@ -51,6 +52,7 @@ def main() -> None:
     prices = jnp.asarray(series.prices[plan.first_row : plan.last_row])
     log_prices = jnp.log(prices)  # a dataset keeps these once
     config = simulation.SimConfig("momentum", 3, plan.bout_length)
+    with_fees = dataclasses.replace(config, fees=0.003)
     stacked = {key: value[None] for key, value in PARAMS.items()}
     start = jnp.array([plan.start_index])
 
@@ -63,6 +65,10 @@ def main() -> None:
          lambda: simulation.value_and_grad_sets(stacked, prices, start, config, log_prices)),
         ("warm do_run_on_historic_data",
          lambda: do_run_on_historic_data(FINGERPRINT, PARAMS)["final_value"]),
+        ("with fees 0.3%: forward pass",
+         lambda: simulation.simulate(PARAMS, prices, plan.start_index, with_fees, log_prices)),
+        ("with fees 0.3%: warm do_run_on_historic_data",
+         lambda: do_run_on_historic_data({**FINGERPRINT, "fees": 0.003}, PARAMS)["final_value"]),
     ]
     print(f"device: {jax.devices()[0].platform} ({jax.devices()[0].device_kind}), "
           f"{plan.bout_length - 1} minutes x 3 assets, median of {args.repeats}")

@@ -34,6 +34,8 @@ RULE_DESCRIPTIONS = {
     "min_variance": "Targets inverse-variance weights of chunk returns.",
     "balancer": "Fixed weights (softmax of initial_weights_logits).",
     "hodl": "Holds the initial reserves; no trading.",
+    "cow": "CoW AMM (FM-AMM), two tokens, batch-auction arbitrage (arb_quality blends models).",
+    "gyroscope": "Gyroscope E-CLP, two tokens: params alpha < beta (price bounds), phi, lam.",
 }
 
 

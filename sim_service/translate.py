@@ -50,9 +50,6 @@ CHECKS: dict[str, Check] = {
 }
 # Settings accepted by the API whose engine paths are not available yet: value -> unsupported.
 NOT_YET: dict[str, Callable[[Any], bool]] = {
-    "fees": lambda v: v > 0,
-    "gas_cost_usd": lambda v: v > 0,
-    "arb_fees": lambda v: v > 0,
     "turnover_penalty": lambda v: v > 0,
     "price_noise_sigma": lambda v: v > 0,
 }
@@ -66,6 +63,7 @@ ALTERNATIVE_KEYS: dict[str, set[str]] = {
                                "log_amplitude", "logit_pre_exp_scaling", "raw_pre_exp_scaling"},
     "difference_momentum": {"logit_lamb", "logit_delta_lamb", "log_k"},
     "min_variance": {"logit_lamb", "logit_delta_lamb"},
+    "gyroscope": {"alpha", "beta", "phi", "lam", "initial_weights_logits"},
 }
 HUMAN_KEYS = {"memory_days", "k_per_day", "weights", "initial_weights", "exponent", "width",
               "amplitude", "pre_exp_scaling"}

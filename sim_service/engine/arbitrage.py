@@ -24,6 +24,9 @@ from jax import Array
 from sim_service.engine.reserves import asset_sum
 
 
+SKIP_MARGIN = 1e-12
+
+
 class Signatures(NamedTuple):
     """Static index tables of the pair signatures, in the reference's enumeration order."""
 
@@ -70,35 +73,40 @@ def product(x: Array) -> Array:
 
 
 def pair_terms(weights: Array, prices: Array, gamma: Array | float) -> PairTerms:
-    """Factors of the pair trades for weights, prices [..., n] and gamma (scalar or [...])."""
+    """Factors of the pair trades for weights, prices [..., n] and gamma (scalar or [...]).
+
+    Divisions by a per-signature or per-asset quantity are taken as multiplications by its
+    reciprocal, as XLA compiles the reference's broadcast divisions.
+    """
     sig = signatures(weights.shape[-1])
     gamma = jnp.asarray(gamma)[..., None]
     w_in, w_out = weights[..., sig.token_in], weights[..., sig.token_out]
     p_in, p_out = prices[..., sig.token_in], prices[..., sig.token_out]
-    hat_in, hat_out = w_in / (w_in + w_out), w_out / (w_in + w_out)
+    inv_p_in, inv_p_out = (1.0 / prices)[..., sig.token_in], (1.0 / prices)[..., sig.token_out]
+    inv_total = 1.0 / (w_in + w_out)
+    hat_in, hat_out = w_in * inv_total, w_out * inv_total
     w_a, w_b = weights[..., sig.pairs[:, 0]], weights[..., sig.pairs[:, 1]]
-    pair_weights = jnp.stack([w_a / (w_a + w_b), w_b / (w_a + w_b)], axis=-1)
+    inv_pair_total = 1.0 / (w_a + w_b)
+    pair_weights = jnp.stack([w_a * inv_pair_total, w_b * inv_pair_total], axis=-1)
     return PairTerms(
         pair_weights=pair_weights,
-        ratio_in=((hat_in * gamma) / p_in) ** (1.0 - hat_in),
-        ratio_out=(hat_out / p_out) ** (1.0 - hat_out),
+        ratio_in=((hat_in * gamma) * inv_p_in) ** (1.0 - hat_in),
+        ratio_out=(hat_out * inv_p_out) ** (1.0 - hat_out),
         others_in=(p_out / hat_out) ** hat_out,
-        others_out=(p_in / (gamma * hat_in)) ** hat_in,
+        others_out=(p_in / (hat_in * gamma)) ** hat_in,
     )
 
 
 def optimal_pair_trade(
-    reserves: Array, weights: Array, prices: Array, terms: PairTerms, gamma: Array | float
+    reserves: Array, weights: Array, prices: Array, gamma: Array | float
 ) -> Array:
-    """The most profitable valid pair trade [n] (spec 6.5); ties summed, none valid -> 0.
-
-    ``terms`` is ``pair_terms(weights, prices, gamma)`` for this half-step (no leading axes).
-    """
+    """The most profitable valid pair trade [n] (spec 6.5); ties summed, none valid -> 0."""
     sig = signatures(reserves.shape[-1])
+    terms = pair_terms(weights, prices, gamma)
     powered = reserves[sig.pairs] ** terms.pair_weights
     invariant = (powered[:, 0] * powered[:, 1])[sig.pair]
     r_in, r_out = reserves[sig.token_in], reserves[sig.token_out]
-    d_in = (1.0 / gamma) * ((invariant * terms.ratio_in) * terms.others_in - r_in)
+    d_in = gamma**-1.0 * ((invariant * terms.ratio_in) * terms.others_in - r_in)
     d_out = (invariant * terms.ratio_out) * terms.others_out - r_out
     positive = r_in + d_in > 0.0
     positive &= r_out + d_out > 0.0
@@ -124,8 +132,8 @@ def invariant_kept(
     """Validity (b) per signature [S]: prod (R + d gamma^[d > 0])^w >= prod R^w (full weights)."""
     base = reserves**weights
     r_in, r_out = reserves[sig.token_in], reserves[sig.token_out]
-    after_in = (r_in + jnp.where(d_in > 0.0, d_in * gamma, d_in)) ** weights[sig.token_in]
-    after_out = (r_out + jnp.where(d_out > 0.0, d_out * gamma, d_out)) ** weights[sig.token_out]
+    after_in = (r_in + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** weights[sig.token_in]
+    after_out = (r_out + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** weights[sig.token_out]
     tokens = np.arange(reserves.shape[-1])
     factors = jnp.where(
         tokens == sig.token_in[:, None],
@@ -133,6 +141,22 @@ def invariant_kept(
         jnp.where(tokens == sig.token_out[:, None], after_out[:, None], base),
     )
     return product(factors) >= product(base)
+
+
+def may_trade(reserves: Array, weights: Array, prices: Array, gamma: Array | float) -> Array:
+    """False only if every pair signature certainly fails validity (b) (scalar bool).
+
+    A signature (i in, j out) can pass (b) only if the pool pays, net of the fee, at least the
+    market price for token i: x = gamma (R_j p_j / w_j) / (R_i p_i / w_i) >= 1. Below, (b) misses
+    by at least (1 - x)(1 - gamma) 2 w_i w_j / (w_i + w_j) relative, far above rounding when that
+    exceeds SKIP_MARGIN, so such half-steps can skip the trade computation without changing it.
+    """
+    sig = signatures(reserves.shape[-1])
+    value_per_weight = reserves * prices / weights
+    x = gamma * value_per_weight[sig.token_out] / value_per_weight[sig.token_in]
+    w_in, w_out = weights[sig.token_in], weights[sig.token_out]
+    margin = (1.0 - x) * (1.0 - gamma) * (2.0 * w_in * w_out / (w_in + w_out))
+    return jnp.any(margin <= SKIP_MARGIN)
 
 
 def zero_fee_trade(reserves: Array, weights: Array, prices: Array, log_form: bool = True) -> Array:

@@ -7,6 +7,7 @@ calls with the same static settings (a warm call does not recompile).
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any, Mapping, Sequence
 
 import jax.numpy as jnp
@@ -16,13 +17,15 @@ import structlog
 from sim_service.data import PriceSeries, from_price_data
 from sim_service.data.device import DeviceDataset, bundled_dataset
 from sim_service.data.loaders import load_price_folder
+from sim_service.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
+from sim_service.engine.fee_reserves import DynamicInputs
 from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
 from sim_service.engine.windows import MS_PER_MINUTE
 
 log = structlog.get_logger(__name__)
 
-_UNSUPPORTED_YET = ("raw_trades", "fees_df", "gas_cost_df", "arb_fees_df", "lp_supply_df")
+FEE_TABLES = {"fees": "fees_df", "gas_cost": "gas_cost_df", "arb_fees": "arb_fees_df"}
 
 
 def load_dataset(tokens: Sequence[str], price_data: Any = None, root: str | None = None):
@@ -63,10 +66,30 @@ def _as_engine_params(params: Mapping[str, Any], n_assets: int) -> dict[str, jnp
     return engine_params
 
 
-def run_window(data: DeviceDataset, plan: windows.WindowPlan, config, params) -> dict:
+def minute_inputs(
+    data: DeviceDataset, plan: windows.WindowPlan, config, tables: Mapping[str, Any],
+    raw_trades: Any,
+) -> DynamicInputs | None:
+    """Per-arbitrage-minute fees, costs and trades of the window from the given tables."""
+    if raw_trades is None and all(table is None for table in tables.values()):
+        return None
+    first = data.series.unix_ms_at(plan.window_first_row)
+    f = config.arb_frequency
+    grid = {key: series_on_grid(table, first, config.n_minutes, FEE_TABLES[key])[::f]
+            for key, table in tables.items() if table is not None}
+    trades = None
+    if raw_trades is not None:
+        trades = trades_on_grid(raw_trades, data.series.tokens, first, config.n_minutes)[::f]
+    return DynamicInputs(**{k: jnp.asarray(v) for k, v in grid.items()},
+                         trades=None if trades is None else jnp.asarray(trades))
+
+
+def run_window(
+    data: DeviceDataset, plan: windows.WindowPlan, config, params, dynamic=None
+) -> dict:
     """Simulate one planned window and return the reference's result dict (NumPy arrays)."""
     prices, log_prices = data.rows(plan.first_row, plan.last_row)
-    out = simulation.simulate(params, prices, plan.start_index, config, log_prices)
+    out = simulation.simulate(params, prices, plan.start_index, config, log_prices, dynamic)
     series = data.series
     result = {
         "value": np.asarray(out["values"]),
@@ -130,6 +153,9 @@ def do_run_on_historic_data(
       root: a folder of per-token price files; ``price_data``: a DataFrame indexed by unix ms
         with ``close_<TOKEN>`` columns (or an array); neither: the bundled dataset.
       fees, gas_cost, arb_fees: override the fingerprint's scalar costs.
+      fees_df, gas_cost_df, arb_fees_df: per-minute series (a time column in unix ms and one
+        value column); raw_trades: trades (unix ms, token_in, token_out, amount_in) applied
+        each minute; see ``sim_service.data.minute_inputs``.
       do_test_period: also simulate ``endDateString`` .. ``endTestDateString`` with a fresh pool
         and return ``(result, test_result)``.
       low_data_mode: drop the minute series (value, reserves, prices) from the result.
@@ -140,22 +166,23 @@ def do_run_on_historic_data(
       [L, n], ``weights`` [L, n], ``prices`` [L, n], ``final_value``, ``final_reserves``,
       ``rule_outputs`` (TFMM), ``readouts`` (momentum family) and the window description.
     """
-    for name in _UNSUPPORTED_YET:
-        if locals()[name] is not None:
-            raise NotImplementedError(f"{name} is not supported by this engine version yet")
+    if lp_supply_df is not None:
+        raise NotImplementedError("lp_supply_df: the reference's runner never passes it either")
     overrides = {"fees": fees, "gas_cost": gas_cost, "arb_fees": arb_fees}
     fp = fill_defaults({**run_fingerprint, **{k: v for k, v in overrides.items() if v is not None}})
-    if any(fp[key] > 0 for key in overrides):
-        raise NotImplementedError("fees, gas_cost and arb_fees > 0 are not supported yet")
+    tables = {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df}
     tokens = sorted_tokens(fp)
     data = load_dataset(tokens, price_data, root)
     plan, config = plan_run(data.series, fp, "startDateString", "endDateString")
+    dynamic = minute_inputs(data, plan, config, tables, raw_trades)
+    if dynamic is not None:
+        config = dataclasses.replace(config, dynamic_inputs=True)
     if isinstance(params, Mapping) and not params:
         initial = pools.create_pool(fp["rule"]).init_base_parameters(fp, fp, len(tokens))
         params = {key: value[0] for key, value in initial.items()}
     param_sets = [params] if isinstance(params, Mapping) else list(params)
     engine_sets = [_as_engine_params(p, len(tokens)) for p in param_sets]
-    results = [run_window(data, plan, config, p) for p in engine_sets]
+    results = [run_window(data, plan, config, p, dynamic) for p in engine_sets]
     if verbose:
         for result in results:
             log.info("run_finished", rule=config.rule, final_value=result["final_value"])

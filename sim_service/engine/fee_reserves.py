@@ -1,9 +1,10 @@
 """Reserves of G3M/TFMM pools with fees: the per-minute arbitrage scans (spec 6.4, 6.7, 6.11).
 
 Each minute t the pool is arbitraged at the price ``p_t``: TFMM pools in two half-steps (first at
-the previous minute's weights, then at the current weights), balancer pools in one. Everything
-that does not depend on the reserves (the pair-trade factors of 6.5) is computed for all minutes
-before the scan. Shapes: weights, prices [L, n] (balancer weights [n]), reserves [n] -> [L, n].
+the previous minute's weights, then at the current weights), balancer pools in one. A half-step
+in which no pair trade can be valid (``arbitrage.may_trade``) is skipped with a conditional, which
+leaves the numbers unchanged and saves most of the work. Shapes: weights, prices [L, n] (balancer
+weights [n]), reserves [n] -> [L, n].
 
 ``arb_frequency`` (6.8) is the caller's business: these functions run on any number of rows.
 """
@@ -16,9 +17,6 @@ import jax.numpy as jnp
 from jax import Array, lax
 
 from sim_service.engine import arbitrage
-from sim_service.engine.arbitrage import PairTerms
-
-SCAN_UNROLL = 4
 
 
 class FeeSettings(NamedTuple):
@@ -52,50 +50,13 @@ class DynamicInputs(NamedTuple):
 
 
 class Costs(NamedTuple):
-    """What one half-step needs besides the pool state: scalars, or one minute's values."""
+    """A half-step's market conditions besides the pool: scalars, or one minute's values."""
 
     gamma: Array | float
     gas_cost: Array | float
     arb_fees: Array | float
     noise_gamma: Array | float  # gamma of the noise traders' fee income
     do_arb: Array | bool = True
-
-
-def half_step(
-    reserves: Array,
-    weights: Array,
-    prices: Array,
-    terms: PairTerms | None,
-    costs: Costs,
-    settings: FeeSettings,
-    fee_free: Array | bool,
-    log_form: bool = True,
-) -> tuple[Array, Array | None]:
-    """One arbitrage opportunity (spec 6.4 steps 1-5): (reserves [n], protocol fee [n] or None).
-
-    The protocol fee (None when the split is 0) belongs to an executed trade and has not been
-    removed from the returned reserves. ``fee_free`` (gamma == 1) selects the zero-fee move; a
-    Python bool decides at trace time.
-    """
-    if fee_free is True:
-        trade = arbitrage.zero_fee_trade(reserves, weights, prices, log_form)
-    else:
-        trade = arbitrage.optimal_pair_trade(reserves, weights, prices, terms, costs.gamma)
-        if fee_free is not False:
-            zero_fee = arbitrage.zero_fee_trade(reserves, weights, prices, log_form)
-            trade = jnp.where(fee_free, zero_fee, trade)
-    after = reserves + trade
-    if settings.noise_trader_ratio > 0:
-        after = arbitrage.with_noise_income(
-            after, trade, prices, settings.noise_trader_ratio, costs.noise_gamma
-        )
-    execute = arbitrage.is_profitable(trade, prices, costs.gas_cost, costs.arb_fees)
-    execute &= costs.do_arb
-    fee = None
-    if settings.protocol_fee_split > 0:
-        fee = arbitrage.protocol_fee(trade, costs.gamma, settings.protocol_fee_split)
-        fee = jnp.where(execute, fee, 0.0)
-    return jnp.where(execute, after, reserves), fee
 
 
 def static_costs(settings: FeeSettings) -> Costs:
@@ -105,7 +66,7 @@ def static_costs(settings: FeeSettings) -> Costs:
     return Costs(gamma, settings.gas_cost, settings.arb_fees, noise_gamma)
 
 
-def per_minute(value: Array | float | None, default: float, length: int) -> Array:
+def per_minute(value: Array | float | None, default: float | bool, length: int) -> Array:
     """A per-minute input broadcast to [length] (``default`` when None)."""
     return jnp.broadcast_to(jnp.asarray(default if value is None else value), (length,))
 
@@ -113,30 +74,74 @@ def per_minute(value: Array | float | None, default: float, length: int) -> Arra
 def dynamic_costs(dynamic: DynamicInputs, settings: FeeSettings, length: int) -> Costs:
     """Per-minute costs [L] of the dynamic path; noise income uses gamma_t itself (spec 6.7)."""
     gamma = 1.0 - per_minute(dynamic.fees, settings.fees, length)
-    do_arb = per_minute(dynamic.do_arb, True, length)
     return Costs(
         gamma,
         per_minute(dynamic.gas_cost, settings.gas_cost, length),
         per_minute(dynamic.arb_fees, settings.arb_fees, length),
         gamma,
-        do_arb,
+        per_minute(dynamic.do_arb, True, length),
     )
+
+
+def candidate_trade(
+    reserves: Array, weights: Array, prices: Array, gamma, fee_free, log_form: bool
+) -> Array:
+    """Spec 6.4 step 1: the zero-fee move where ``fee_free`` (gamma == 1), else the pair trade."""
+    if fee_free is True:
+        return arbitrage.zero_fee_trade(reserves, weights, prices, log_form)
+    trade = arbitrage.optimal_pair_trade(reserves, weights, prices, gamma)
+    if fee_free is False:
+        return trade
+    zero_fee = arbitrage.zero_fee_trade(reserves, weights, prices, log_form)
+    return jnp.where(fee_free, zero_fee, trade)
+
+
+def execute(
+    reserves: Array, trade: Array, prices: Array, costs: Costs, settings: FeeSettings
+) -> tuple[Array, Array]:
+    """Spec 6.4 steps 2-5 for a candidate ``trade``: (reserves [n], protocol fee [n]).
+
+    The protocol fee (zero unless the trade executes) is not yet removed from the reserves.
+    """
+    after = reserves + trade
+    if settings.noise_trader_ratio > 0:
+        after = arbitrage.with_noise_income(
+            after, trade, prices, settings.noise_trader_ratio, costs.noise_gamma
+        )
+    executed = arbitrage.is_profitable(trade, prices, costs.gas_cost, costs.arb_fees)
+    executed &= costs.do_arb
+    fee = arbitrage.protocol_fee(trade, costs.gamma, settings.protocol_fee_split)
+    return jnp.where(executed, after, reserves), jnp.where(executed, fee, 0.0)
+
+
+def half_step(
+    reserves: Array,
+    weights: Array,
+    prices: Array,
+    costs: Costs,
+    settings: FeeSettings,
+    fee_free: Array | bool,
+    log_form: bool = True,
+) -> tuple[Array, Array]:
+    """One arbitrage opportunity (spec 6.4): (reserves [n], protocol fee [n], not yet removed).
+
+    ``fee_free`` (gamma == 1; a Python bool decides at trace time) selects the zero-fee move;
+    ``log_form`` its growth factor's form (``arbitrage.zero_fee_trade``).
+    """
+
+    def arbitraged(r: Array) -> tuple[Array, Array]:
+        trade = candidate_trade(r, weights, prices, costs.gamma, fee_free, log_form)
+        return execute(r, trade, prices, costs, settings)
+
+    if fee_free is True:
+        return arbitraged(reserves)
+    possible = arbitrage.may_trade(reserves, weights, prices, costs.gamma) | fee_free
+    return lax.cond(possible, arbitraged, lambda r: (r, jnp.zeros_like(r)), reserves)
 
 
 def previous_weights(weights: Array) -> Array:
     """Weights of the previous minute [L, n] (the first minute's own weights at t = 0)."""
     return jnp.concatenate([weights[:1], weights[:-1]])
-
-
-def removed(reserves: Array, *fees: Array | None) -> Array:
-    """Reserves minus the protocol fees (summed in order; None = no fee)."""
-    present = [f for f in fees if f is not None]
-    if not present:
-        return reserves
-    total = present[0]
-    for fee in present[1:]:
-        total = total + fee
-    return reserves - total
 
 
 def tfmm_fee_reserves(
@@ -146,64 +151,49 @@ def tfmm_fee_reserves(
     settings: FeeSettings,
     dynamic: DynamicInputs | None = None,
 ) -> Array:
-    """Reserves [L, n] of a TFMM pool with fees, weights and prices [L, n] (spec 6.4 / 6.7)."""
+    """Reserves [L, n] of a TFMM pool with fees, weights and prices [L, n] (spec 6.4 / 6.7).
+
+    Fixed settings: each protocol fee leaves the pool right after its half-step. Dynamic inputs:
+    the minute's protocol fees leave together at its end, and a provided trade (6.10) sits
+    between the two half-steps.
+    """
     if dynamic is not None:
         return _tfmm_dynamic(weights, prices, initial_reserves, settings, dynamic)
     costs = static_costs(settings)
     fee_free = settings.fees == 0
-    w_prev = previous_weights(weights)
-    terms = None
-    if not fee_free:
-        terms = (
-            arbitrage.pair_terms(w_prev, prices, costs.gamma),
-            arbitrage.pair_terms(weights, prices, costs.gamma),
-        )
 
-    def minute(reserves, row):
-        w_before, w, p, stage_terms = row
-        terms_a, terms_b = (None, None) if stage_terms is None else stage_terms
-        reserves, fee = half_step(reserves, w_before, p, terms_a, costs, settings, fee_free)
-        reserves = removed(reserves, fee)
-        reserves, fee = half_step(reserves, w, p, terms_b, costs, settings, fee_free)
-        reserves = removed(reserves, fee)
+    def minute(reserves: Array, row) -> tuple[Array, Array]:
+        w_before, w, p = row
+        for stage_weights in (w_before, w):
+            reserves, fee = half_step(reserves, stage_weights, p, costs, settings, fee_free)
+            reserves = reserves - fee
         return reserves, reserves
 
-    rows = (w_prev, weights, prices, terms)
-    return lax.scan(minute, initial_reserves, rows, unroll=SCAN_UNROLL)[1]
+    rows = (previous_weights(weights), weights, prices)
+    return lax.scan(minute, initial_reserves, rows)[1]
 
 
 def _tfmm_dynamic(weights, prices, initial_reserves, settings, dynamic: DynamicInputs) -> Array:
     length = weights.shape[0]
-    costs = dynamic_costs(dynamic, settings, length)
-    fee_free = costs.gamma == 1.0
-    w_prev = previous_weights(weights)
-    terms = (
-        arbitrage.pair_terms(w_prev, prices, costs.gamma),
-        arbitrage.pair_terms(weights, prices, costs.gamma),
-    )
-    lp = per_minute(dynamic.lp_supply, 1.0, length)
+    lp_supply = per_minute(dynamic.lp_supply, 1.0, length)
 
-    def minute(carry, row):
+    def minute(carry, row) -> tuple[tuple[Array, Array], Array]:
         reserves, lp_before = carry
-        w_before, w, p, (terms_a, terms_b), cost, trade, lp_now = row
-        reserves = jnp.where(lp_now != lp_before, reserves * lp_now / lp_before, reserves)
-        stage = lambda r, weights_, terms_: half_step(  # noqa: E731
-            r, weights_, p, terms_, cost, settings, cost.gamma == 1.0
-        )
-        reserves, fee_a = stage(reserves, w_before, terms_a)
-        fee_trade = None
+        w_before, w, p, costs, trade, lp = row
+        reserves = jnp.where(lp != lp_before, reserves * lp / lp_before, reserves)
+        fee_free = costs.gamma == 1.0
+        reserves, fee = half_step(reserves, w_before, p, costs, settings, fee_free)
         if trade is not None:
-            swap = arbitrage.g3m_swap(reserves, w, trade, cost.gamma)
+            swap = arbitrage.g3m_swap(reserves, w, trade, costs.gamma)
             reserves = reserves + swap
-            if settings.protocol_fee_split > 0:
-                fee_trade = arbitrage.protocol_fee(swap, cost.gamma, settings.protocol_fee_split)
-        reserves, fee_b = stage(reserves, w, terms_b)
-        reserves = removed(reserves, fee_a, fee_trade, fee_b)
-        return (reserves, lp_now), reserves
+            fee = fee + arbitrage.protocol_fee(swap, costs.gamma, settings.protocol_fee_split)
+        reserves, fee_b = half_step(reserves, w, p, costs, settings, fee_free)
+        reserves = reserves - (fee + fee_b)
+        return (reserves, lp), reserves
 
-    del fee_free
-    rows = (w_prev, weights, prices, terms, costs, dynamic.trades, lp)
-    return lax.scan(minute, (initial_reserves, lp[0]), rows, unroll=SCAN_UNROLL)[1]
+    costs = dynamic_costs(dynamic, settings, length)
+    rows = (previous_weights(weights), weights, prices, costs, dynamic.trades, lp_supply)
+    return lax.scan(minute, (initial_reserves, lp_supply[0]), rows)[1]
 
 
 def balancer_fee_reserves(
@@ -219,27 +209,22 @@ def balancer_fee_reserves(
     dynamic variant adds the minute's trade (6.10) after the arbitrage.
     """
     plain = settings._replace(noise_trader_ratio=0.0, protocol_fee_split=0.0)
-    length = prices.shape[0]
     if dynamic is None:
-        costs, fee_free, trades = static_costs(plain), plain.fees == 0, None
+        costs = static_costs(plain)
+        scanned, trades, fee_free = None, None, plain.fees == 0
     else:
         if dynamic.lp_supply is not None:
             raise ValueError("balancer pools take no LP supply series")
-        costs = dynamic_costs(dynamic, plain, length)
-        fee_free, trades = None, dynamic.trades
-    terms = None
-    if fee_free is not True:
-        terms = arbitrage.pair_terms(jnp.broadcast_to(weights, prices.shape), prices, costs.gamma)
-    scanned_costs = None if dynamic is None else costs
+        scanned, trades = dynamic_costs(dynamic, plain, prices.shape[0]), dynamic.trades
 
-    def minute(reserves, row):
-        p, minute_terms, minute_costs, trade = row
-        cost = costs if minute_costs is None else minute_costs
-        free = fee_free if minute_costs is None else cost.gamma == 1.0
-        reserves, _ = half_step(reserves, weights, p, minute_terms, cost, plain, free, False)
+    def minute(reserves: Array, row) -> tuple[Array, Array]:
+        p, minute_costs, trade = row
+        cost, free = (costs, fee_free) if minute_costs is None else (minute_costs, None)
+        if free is None:
+            free = cost.gamma == 1.0
+        reserves, _ = half_step(reserves, weights, p, cost, plain, free, log_form=False)
         if trade is not None:
             reserves = reserves + arbitrage.g3m_swap(reserves, weights, trade, cost.gamma)
         return reserves, reserves
 
-    rows = (prices, terms, scanned_costs, trades)
-    return lax.scan(minute, initial_reserves, rows, unroll=SCAN_UNROLL)[1]
+    return lax.scan(minute, initial_reserves, (prices, scanned, trades))[1]

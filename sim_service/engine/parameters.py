@@ -93,8 +93,10 @@ def base_parameters(
         }
         k = {"k": k_per_day} if rule == "difference_momentum" else {}
         return {**k, **days, **logits}
-    if rule in ("balancer", "hodl"):
+    if rule in ("balancer", "hodl", "cow"):
         return logits
+    if rule == "gyroscope":  # the geometry has no initial values: the caller gives it
+        return {}
     raise ValueError(f"unknown rule {rule!r}")
 
 
@@ -200,7 +202,8 @@ def human_to_params(
             params["initial_weights_logits"] = np.log(value / value.sum())
         else:
             params[name] = value
-    params.setdefault("initial_weights_logits", np.zeros(n_assets))
+    if rule != "gyroscope":  # a Gyroscope with weights fits its geometry to them
+        params.setdefault("initial_weights_logits", np.zeros(n_assets))
     if "logit_lamb" in params:
         params.setdefault("logit_delta_lamb", np.zeros(n_assets))
     return params

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from sim_service.engine import parameters, rules, schema, simulation, weights
-from sim_service.engine.fingerprint import fill_defaults
+from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
 
 Params = Mapping[str, Array]
 
@@ -48,7 +48,20 @@ def sim_config(
         return_val=fp["return_val"],
         use_fused_reserves=bool(fp["use_fused_reserves"]),
         weight_rule_causal=bool(fp["weight_rule_causal"]),
+        fees=float(fp["fees"]),
+        gas_cost=float(fp["gas_cost"]),
+        arb_fees=float(fp["arb_fees"]),
+        noise_trader_ratio=float(fp["noise_trader_ratio"]),
+        protocol_fee_split=float(fp["protocol_fee_split"]),
+        arb_quality=float(fp["arb_quality"]),
+        numeraire_first=numeraire_is_first(fp),
     )
+
+
+def numeraire_is_first(fp: Mapping[str, Any]) -> bool:
+    """Whether the Gyroscope numeraire (default: the last sorted token) is the first token."""
+    tokens = sorted_tokens(fp)
+    return fp["numeraire"] is not None and fp["numeraire"] in tokens and fp["numeraire"] == tokens[0]
 
 
 def _rule_settings(run_fingerprint: Mapping[str, Any]) -> rules.RuleSettings:
@@ -210,6 +223,19 @@ class HODLPool(Pool):
     RULE = "hodl"
 
 
+class CowPool(Pool):
+    """CoW AMM (FM-AMM), two tokens; ``arb_quality`` blends its two arbitrage models."""
+
+    RULE = "cow"
+
+
+class GyroscopePool(Pool):
+    """Gyroscope E-CLP, two tokens; params ``alpha`` < ``beta`` (price bounds of the first token
+    in the second), ``phi`` (rotation), ``lam`` (stretch)."""
+
+    RULE = "gyroscope"
+
+
 POOLS: dict[str, type[Pool]] = {
     cls.RULE: cls
     for cls in (
@@ -221,6 +247,8 @@ POOLS: dict[str, type[Pool]] = {
         MinVariancePool,
         BalancerPool,
         HODLPool,
+        CowPool,
+        GyroscopePool,
     )
 }
 

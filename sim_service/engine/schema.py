@@ -132,13 +132,18 @@ RULE_PARAM_SCHEMAS: dict[str, dict[str, ParamSpec]] = {
     "min_variance": MIN_VARIANCE_PARAM_SCHEMA,
     "balancer": {},
     "hodl": {},
+    "cow": {},
+    "gyroscope": {},
 }
 
 
 def get_param_schema(rule: str) -> dict[str, ParamSpec]:
-    """The rule's schema merged with the common entries (rule entries first)."""
+    """The rule's schema merged with the common entries (rule entries first); the Gyroscope's
+    geometry has no schema (it is not trained) and its weights are optional."""
     if rule not in RULE_PARAM_SCHEMAS:
         raise ValueError(f"unknown rule {rule!r}; valid: {', '.join(RULE_PARAM_SCHEMAS)}")
+    if rule == "gyroscope":
+        return {}
     return {**RULE_PARAM_SCHEMAS[rule], **COMMON_PARAM_SCHEMA}
 
 

@@ -21,13 +21,14 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
-from sim_service.engine import metrics, reserves, rules, weights
+from sim_service.engine import cow, fee_reserves, gyroscope, metrics, reserves, rules, weights
 from sim_service.engine.transforms import MINUTES_PER_DAY
 
 Params = Mapping[str, Array]
 
 FIXED_WEIGHT_RULES = ("balancer", "hodl")
-RULES = (*rules.TFMM_RULES, *FIXED_WEIGHT_RULES)
+TWO_ASSET_RULES = ("cow", "gyroscope")
+RULES = (*rules.TFMM_RULES, *FIXED_WEIGHT_RULES, *TWO_ASSET_RULES)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -53,6 +54,14 @@ class SimConfig:
     return_val: str = "daily_log_sharpe"
     use_fused_reserves: bool = True
     weight_rule_causal: bool = False  # True: weight rules without the one-chunk look-ahead
+    fees: float = 0.0
+    gas_cost: float = 0.0
+    arb_fees: float = 0.0
+    noise_trader_ratio: float = 0.0
+    protocol_fee_split: float = 0.0
+    dynamic_inputs: bool = False  # per-minute fees / costs / trades are passed to the call
+    arb_quality: float = 1.0  # CoW: blend of perfect and single-arbitrageur models
+    numeraire_first: bool = False  # Gyroscope: the numeraire is the first sorted token
 
     def __post_init__(self) -> None:
         if self.rule not in RULES:
@@ -63,6 +72,8 @@ class SimConfig:
             raise ValueError("weight_interpolation_period must be <= chunk_period")
         if self.arb_frequency < 1:
             raise ValueError("arb_frequency must be >= 1")
+        if self.rule in TWO_ASSET_RULES and self.n_assets != 2:
+            raise ValueError(f"{self.rule} pools hold exactly 2 tokens, got {self.n_assets}")
         if self.weight_interpolation_method not in weights.INTERPOLATION_METHODS:
             raise ValueError(
                 "weight_interpolation_method must be one of "
@@ -99,10 +110,24 @@ class SimConfig:
         )
 
     @property
+    def fee_settings(self) -> fee_reserves.FeeSettings:
+        return fee_reserves.FeeSettings(
+            self.fees, self.gas_cost, self.arb_fees, self.noise_trader_ratio,
+            self.protocol_fee_split,
+        )
+
+    @property
+    def uses_fee_path(self) -> bool:
+        """Whether reserves come from the sequential arbitrage scan (spec 6.2) rather than the
+        zero-fee closed form."""
+        return self.dynamic_inputs or self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
+
+    @property
     def uses_fused_objective(self) -> bool:
         """Whether the objective is computed from daily boundary values only (spec 6.16)."""
         return (
-            self.use_fused_reserves
+            not self.uses_fee_path
+            and self.use_fused_reserves
             and self.is_tfmm
             and self.rule not in rules.WEIGHT_RULES
             and self.return_val in metrics.FUSED_RETURN_VALS
@@ -172,8 +197,20 @@ def tfmm_window_weights(params: Params, raw_outputs: Array, start_index: Array, 
     return blocks[: config.n_minutes]
 
 
+def eclp_params(params: Params) -> gyroscope.EclpParams:
+    """The E-CLP geometry from params (scalars or [1] arrays)."""
+    return gyroscope.EclpParams(*(jnp.reshape(params[k], ()) for k in ("alpha", "beta", "phi", "lam")))
+
+
 def window_weights(params: Params, prices: Array, start_index: Array, config: SimConfig):
-    """Minute weights [L, n] of the window."""
+    """Minute weights [L, n] of the window (Gyroscope: value shares of its zero-fee reserves)."""
+    if config.rule == "gyroscope":
+        minute_prices = window_prices(prices, start_index, config)
+        zero_fee = gyroscope.gyroscope_pool_reserves(
+            minute_prices, eclp_params(params), config.initial_pool_value,
+            gyroscope.GyroSettings(), config.numeraire_first, None, gyro_target(params),
+        )
+        return gyroscope.value_shares(zero_fee, minute_prices)
     if not config.is_tfmm:
         w0 = initial_weights(params, config.n_assets)
         return jnp.broadcast_to(w0, (config.n_minutes, config.n_assets))
@@ -193,17 +230,65 @@ def window_log_prices(prices, log_prices, start_index, config: SimConfig) -> Arr
     return window_prices(log_prices, start_index, config)
 
 
-def window_reserves(
-    minute_weights: Array, minute_prices: Array, minute_log_prices: Array, config: SimConfig
-) -> Array:
-    """Zero-fee reserves [L, n] for the configured rule, arbitrage cadence and do_arb."""
+def gyro_target(params: Params) -> Array | None:
+    """Target first-token weight of a Gyroscope pool whose params carry initial weights."""
+    if "initial_weights_logits" not in params:
+        return None
+    return jax.nn.softmax(lax.stop_gradient(params["initial_weights_logits"]))
+
+
+def two_asset_reserves(params: Params, minute_weights, minute_prices, config, dynamic):
+    """CoW or Gyroscope reserves [rows, 2] at the given (arbitrage-minute) prices."""
     v0 = config.initial_pool_value
+    if config.rule == "cow":
+        settings = cow.CowSettings(config.fees, config.gas_cost, config.arb_fees,
+                                   config.noise_trader_ratio, config.arb_quality)
+        start = reserves.initial_reserves(minute_weights[0], minute_prices[0], v0)
+        return cow.cow_reserves(minute_prices, minute_weights[0], start, settings, dynamic)
+    settings = gyroscope.GyroSettings(config.fees, config.gas_cost, config.arb_fees)
+    return gyroscope.gyroscope_pool_reserves(
+        minute_prices, eclp_params(params), v0, settings, config.numeraire_first, dynamic,
+        gyro_target(params),
+    )
+
+
+def window_reserves(
+    minute_weights: Array,
+    minute_prices: Array,
+    minute_log_prices: Array,
+    config: SimConfig,
+    dynamic: fee_reserves.DynamicInputs | None = None,
+    params: Params | None = None,
+) -> Array:
+    """Reserves [L, n] for the configured rule, costs, arbitrage cadence and do_arb.
+
+    ``dynamic``: per-minute fees, costs and trades (one row per arbitrage minute).
+    """
+    v0 = config.initial_pool_value
+    f = config.arb_frequency
+    if config.rule in TWO_ASSET_RULES:
+        if not config.do_arb:
+            first = two_asset_reserves(params, minute_weights[:1], minute_prices[:1], config, None)
+            return jnp.broadcast_to(first[0], minute_prices.shape)
+        sampled = two_asset_reserves(params, minute_weights[::f], minute_prices[::f], config,
+                                     dynamic)
+        return reserves.hold_between_arbitrages(sampled, f, config.n_minutes)
     if config.rule == "hodl" or not config.do_arb:
         return reserves.hodl_reserves(minute_weights[0], minute_prices, v0)
-    f = config.arb_frequency
-    sampled = reserves.tfmm_reserves(
-        minute_weights[::f], minute_prices[::f], minute_log_prices[::f], v0
-    )
+    if config.uses_fee_path:
+        start = reserves.initial_reserves(minute_weights[0], minute_prices[0], v0)
+        if config.rule == "balancer":
+            sampled = fee_reserves.balancer_fee_reserves(
+                minute_weights[0], minute_prices[::f], start, config.fee_settings, dynamic
+            )
+        else:
+            sampled = fee_reserves.tfmm_fee_reserves(
+                minute_weights[::f], minute_prices[::f], start, config.fee_settings, dynamic
+            )
+    else:
+        sampled = reserves.tfmm_reserves(
+            minute_weights[::f], minute_prices[::f], minute_log_prices[::f], v0
+        )
     return reserves.hold_between_arbitrages(sampled, f, config.n_minutes)
 
 
@@ -212,7 +297,12 @@ def window_reserves(
 
 @partial(jax.jit, static_argnames=("config",))
 def simulate(
-    params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
+    params: Params,
+    prices: Array,
+    start_index: Array,
+    config: SimConfig,
+    log_prices=None,
+    dynamic: fee_reserves.DynamicInputs | None = None,
 ) -> dict:
     """One window: {weights, reserves, values, prices [L, ...], final_value, final_reserves,
     rule_outputs [K - 1, n] (TFMM rules only, over the whole array)}.
@@ -227,7 +317,9 @@ def simulate(
     else:
         minute_weights = window_weights(params, prices, start_index, config)
     minute_log_prices = window_log_prices(prices, log_prices, start_index, config)
-    pool_reserves = window_reserves(minute_weights, minute_prices, minute_log_prices, config)
+    pool_reserves = window_reserves(
+        minute_weights, minute_prices, minute_log_prices, config, dynamic, params
+    )
     values = reserves.values_of(pool_reserves, minute_prices)
     if config.rule == "hodl":
         minute_weights = pool_reserves * minute_prices / values[:, None]
@@ -261,7 +353,9 @@ def window_objective(
         )
         return metrics.fused_objective(config.return_val, boundary)
     minute_prices = window_prices(prices, start_index, config)
-    pool_reserves = window_reserves(minute_weights, minute_prices, minute_log_prices, config)
+    pool_reserves = window_reserves(
+        minute_weights, minute_prices, minute_log_prices, config, None, params
+    )
     values = reserves.values_of(pool_reserves, minute_prices)
     return metrics.objective(config.return_val, values, pool_reserves, minute_prices)
 

@@ -190,3 +190,4 @@ def test_evaluate_periods_reports_metrics_and_states(stub, s1):
     assert from_tensor(train.daily_returns).shape == (138,)
     assert from_tensor(response.sets[0].weights).shape == (2, 3)
     np.testing.assert_allclose(from_tensor(response.sets[0].weights)[0], [1 / 3] * 3)
+

@@ -10,6 +10,7 @@ from sim_service.data import bundled_minute_prices
 from sim_service.engine import simulation
 from sim_service.engine.compat import do_run_on_historic_data
 
+FEE_SCENARIOS: list[str] = []
 ZERO_FEE_SCENARIOS = [
     "S1",
     "S5_anti_momentum",
@@ -33,21 +34,21 @@ def vector_params(vector) -> dict:
 def runs(vectors_dir):
     """do_run_on_historic_data on each scenario's resolved fingerprint, on the bundled data."""
     results = {}
-    for name in ZERO_FEE_SCENARIOS:
+    for name in ZERO_FEE_SCENARIOS + FEE_SCENARIOS:
         vector = load_vector(vectors_dir, name)
         fingerprint = json.loads(str(vector["run_fingerprint_json"]))
         results[name] = (vector, do_run_on_historic_data(fingerprint, vector_params(vector)))
     return results
 
 
-@pytest.mark.parametrize("name", ZERO_FEE_SCENARIOS)
+@pytest.mark.parametrize("name", ZERO_FEE_SCENARIOS + FEE_SCENARIOS)
 def test_final_value_matches_reference(runs, name):
     vector, result = runs[name]
     assert result["final_value"] == pytest.approx(float(vector["final_value"]), rel=1e-6)
     np.testing.assert_allclose(result["final_reserves"], vector["final_reserves"], rtol=1e-6)
 
 
-@pytest.mark.parametrize("name", ZERO_FEE_SCENARIOS)
+@pytest.mark.parametrize("name", ZERO_FEE_SCENARIOS + FEE_SCENARIOS)
 def test_hourly_weights_and_values_match_reference(runs, name):
     vector, result = runs[name]
     minutes = vector["sample_minute_idx"]
@@ -126,3 +127,30 @@ def test_full_path_objective_equals_fused_objective(gradient_case):
     b = simulation.evaluate_sets(params, prices, start, full)
     assert float(b[0, 0]) == pytest.approx(float(vector["value_nonfused_path"]), rel=1e-9)
     assert float(a[0, 0]) == pytest.approx(float(b[0, 0]), rel=1e-10)
+
+
+TWO_TOKENS = {"tokens": ["ETH", "USDC"], "startDateString": "2023-01-01 00:00:00",
+              "endDateString": "2023-01-15 00:00:00"}
+ECLP = {"alpha": [1000.0], "beta": [2000.0], "phi": [0.7853981633974483], "lam": [2.0]}
+
+
+def test_cow_pool_runs_and_its_zero_fee_quote_tracks_the_market():
+    result = do_run_on_historic_data({**TWO_TOKENS, "rule": "cow"}, {"initial_weights_logits": [0.0, 0.0]})
+    reserves, prices = result["reserves"], result["prices"]
+    quoted = reserves[:, 1] / reserves[:, 0]  # equal weights: price of token 0 in token 1
+    np.testing.assert_allclose(quoted, prices[:, 0] / prices[:, 1], rtol=1e-10)
+    with_fees = do_run_on_historic_data({**TWO_TOKENS, "rule": "cow", "fees": 0.003},
+                                        {"initial_weights_logits": [0.0, 0.0]})
+    assert with_fees["final_value"] != result["final_value"]
+
+
+def test_gyroscope_pool_runs_with_value_share_weights():
+    result = do_run_on_historic_data({**TWO_TOKENS, "rule": "gyroscope"}, ECLP)
+    np.testing.assert_allclose(result["weights"].sum(axis=1), 1.0, atol=1e-12)
+    assert result["value"][0] == pytest.approx(1e6, rel=1e-9)
+    assert np.all(result["reserves"] >= 0)
+
+
+def test_two_token_pools_refuse_other_sizes():
+    with pytest.raises(ValueError, match="exactly 2 tokens"):
+        simulation.SimConfig("cow", 3, 100)
