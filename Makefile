@@ -22,6 +22,8 @@ run: $(STAMP)
 ## make bench: time the engine's hot paths
 bench: $(STAMP)
 	$(PY) bench/engine.py
+	$(PY) bench/service.py
+	$(PY) bench/train.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,13 +1,13 @@
-"""Request errors and their gRPC status codes (a message that names the field at fault)."""
+"""Request errors and their gRPC status codes (a message that names the field at fault).
+
+Engine-free on purpose: both services use it. Validation errors of the engine and the data layer
+(fingerprints, windows, datasets, tensors) are ``ValueError``s with a ``field`` attribute; they
+map to INVALID_ARGUMENT without this module importing them.
+"""
 
 from __future__ import annotations
 
 import grpc
-
-from client.tensors import TensorError
-from sim_service.data import DataError
-from sim_service.engine.fingerprint import FingerprintError
-from sim_service.engine.windows import WindowError
 
 
 class RequestError(Exception):
@@ -27,12 +27,16 @@ def not_found(field: str, message: str) -> RequestError:
     return RequestError(grpc.StatusCode.NOT_FOUND, field, message)
 
 
+def failed_precondition(field: str, message: str) -> RequestError:
+    return RequestError(grpc.StatusCode.FAILED_PRECONDITION, field, message)
+
+
 def as_request_error(error: Exception, field_prefix: str = "") -> RequestError | None:
-    """The RequestError for a validation error raised by the engine or the data layer."""
+    """The RequestError for a refused request or a field-named validation error, else None."""
     if isinstance(error, RequestError):
         return error
-    if isinstance(error, (FingerprintError, WindowError, DataError, TensorError)):
-        field = getattr(error, "field", "")
+    field = getattr(error, "field", None)
+    if isinstance(error, ValueError) and isinstance(field, str):
         text = str(error)
         message = text[len(field) + 2 :] if text.startswith(f"{field}: ") else text
         return invalid(f"{field_prefix}{field}", message)

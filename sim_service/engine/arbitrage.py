@@ -32,23 +32,16 @@ class Signatures(NamedTuple):
 
     token_in: np.ndarray  # [S] index of the +1 entry (paid in, fee applies)
     token_out: np.ndarray  # [S] index of the -1 entry (paid out)
-    pair: np.ndarray  # [S] row of ``pairs`` holding the signature's two tokens
-    pairs: np.ndarray  # [P, 2] token pairs (a, b), a < b
 
 
-class PairTerms(NamedTuple):
-    """Reserve-independent factors of the pair trades of one half-step (spec 6.5).
+class Candidates(NamedTuple):
+    """Pair trades of some signatures (spec 6.5), each [k]; invalid ones are zero."""
 
-    Leading axes ``[...]`` are free (one row per minute outside the scan). ``q`` of a token is
-    ``(p / (gamma^d w_hat))^w_hat``; the leave-one-out product of a token is the other active
-    token's ``q``.
-    """
-
-    pair_weights: Array  # [..., P, 2] w_hat of each pair's tokens (a, b)
-    ratio_in: Array  # [..., S] pi of the token paid in
-    ratio_out: Array  # [..., S] pi of the token paid out
-    others_in: Array  # [..., S] leave-one-out product for the token paid in (q of the out token)
-    others_out: Array  # [..., S] leave-one-out product for the token paid out (q of the in token)
+    token_in: Array  # [k] token paid in
+    token_out: Array  # [k] token paid out
+    amount_in: Array  # [k] reserve change of the token paid in (token units)
+    amount_out: Array  # [k] reserve change of the token paid out
+    profit: Array  # [k] arbitrageur's profit -(trade . p); -0.0 for invalid ones
 
 
 @functools.cache
@@ -59,12 +52,7 @@ def signatures(n_assets: int) -> Signatures:
         for s in itertools.product([1, 0, -1], repeat=n_assets)
         if s.count(1) == 1 and s.count(-1) == 1
     ]
-    token_in = np.array([s.index(1) for s in rows])
-    token_out = np.array([s.index(-1) for s in rows])
-    pairs = np.array(list(itertools.combinations(range(n_assets), 2)))
-    pair_row = {tuple(p): i for i, p in enumerate(pairs)}
-    pair = np.array([pair_row[tuple(sorted(s))] for s in zip(token_in, token_out)])
-    return Signatures(token_in, token_out, pair, pairs)
+    return Signatures(np.array([s.index(1) for s in rows]), np.array([s.index(-1) for s in rows]))
 
 
 def product(x: Array) -> Array:
@@ -72,91 +60,108 @@ def product(x: Array) -> Array:
     return functools.reduce(operator.mul, jnp.unstack(x, axis=-1))
 
 
-def pair_terms(weights: Array, prices: Array, gamma: Array | float) -> PairTerms:
-    """Factors of the pair trades for weights, prices [..., n] and gamma (scalar or [...]).
+def pair_candidates(
+    reserves: Array,
+    weights: Array,
+    prices: Array,
+    gamma: Array | float,
+    token_in: Array,
+    token_out: Array,
+) -> Candidates:
+    """The optimal trades of the signatures (token_in, token_out) [k] and their validity.
 
-    Divisions by a per-signature or per-asset quantity are taken as multiplications by its
-    reciprocal, as XLA compiles the reference's broadcast divisions.
+    The reference's products over entries that are exactly 1 (inactive tokens) and its sums
+    over zeros are taken over the active entries only, which rounds identically; its divisions
+    by broadcast quantities are multiplications by their reciprocal, as XLA compiles them.
     """
-    sig = signatures(weights.shape[-1])
-    gamma = jnp.asarray(gamma)[..., None]
-    w_in, w_out = weights[..., sig.token_in], weights[..., sig.token_out]
-    p_in, p_out = prices[..., sig.token_in], prices[..., sig.token_out]
-    inv_p_in, inv_p_out = (1.0 / prices)[..., sig.token_in], (1.0 / prices)[..., sig.token_out]
+    r_in, r_out = reserves[token_in], reserves[token_out]
+    w_in, w_out = weights[token_in], weights[token_out]
+    p_in, p_out = prices[token_in], prices[token_out]
     inv_total = 1.0 / (w_in + w_out)
     hat_in, hat_out = w_in * inv_total, w_out * inv_total
-    w_a, w_b = weights[..., sig.pairs[:, 0]], weights[..., sig.pairs[:, 1]]
-    inv_pair_total = 1.0 / (w_a + w_b)
-    pair_weights = jnp.stack([w_a * inv_pair_total, w_b * inv_pair_total], axis=-1)
-    return PairTerms(
-        pair_weights=pair_weights,
-        ratio_in=((hat_in * gamma) * inv_p_in) ** (1.0 - hat_in),
-        ratio_out=(hat_out * inv_p_out) ** (1.0 - hat_out),
-        others_in=(p_out / hat_out) ** hat_out,
-        others_out=(p_in / (hat_in * gamma)) ** hat_in,
+    invariant = r_in**hat_in * r_out**hat_out
+    ratio_in = ((hat_in * gamma) * (1.0 / prices)[token_in]) ** (1.0 - w_in * inv_total)
+    ratio_out = (hat_out * (1.0 / prices)[token_out]) ** (1.0 - w_out * inv_total)
+    others_in = (p_out / hat_out) ** hat_out
+    others_out = (p_in / (hat_in * gamma)) ** hat_in
+    d_in = gamma**-1.0 * ((invariant * ratio_in) * others_in - r_in)
+    d_out = (invariant * ratio_out) * others_out - r_out
+    valid = (r_in + d_in > 0.0) & (r_out + d_out > 0.0)
+    valid &= invariant_kept(reserves, weights, token_in, token_out, d_in, d_out, gamma)
+    d_in, d_out = jnp.where(valid, d_in, 0.0), jnp.where(valid, d_out, 0.0)
+    return Candidates(token_in, token_out, d_in, d_out, -(d_in * p_in + d_out * p_out))
+
+
+def invariant_kept(reserves, weights, token_in, token_out, d_in, d_out, gamma) -> Array:
+    """Validity (b) per candidate [k]: prod (R + d gamma^[d > 0])^w >= prod R^w (full weights)."""
+    base = reserves**weights
+    after_in = (reserves[token_in] + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** weights[token_in]
+    after_out = (reserves[token_out] + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** weights[
+        token_out
+    ]
+    tokens = np.arange(reserves.shape[-1])
+    factors = jnp.where(
+        tokens == token_in[:, None],
+        after_in[:, None],
+        jnp.where(tokens == token_out[:, None], after_out[:, None], base),
+    )
+    return product(factors) >= product(base)
+
+
+def best_trade(candidates: Candidates, n_assets: int, others_invalid: bool) -> Array:
+    """Sum of the most profitable candidates' trades [n] (spec 6.5 selection).
+
+    ``others_invalid``: the signatures left out are invalid, so a zero profit competes too.
+    """
+    best = functools.reduce(jnp.maximum, jnp.unstack(candidates.profit))
+    if others_invalid:
+        best = jnp.maximum(best, 0.0)
+    tokens = np.arange(n_assets)
+    chosen = candidates.profit == best
+    per_candidate = jnp.where(
+        tokens == candidates.token_in[:, None],
+        candidates.amount_in[:, None],
+        jnp.where(tokens == candidates.token_out[:, None], candidates.amount_out[:, None], 0.0),
+    )
+    return functools.reduce(
+        operator.add, jnp.unstack(jnp.where(chosen[:, None], per_candidate, 0.0), axis=0)
     )
 
 
 def optimal_pair_trade(
     reserves: Array, weights: Array, prices: Array, gamma: Array | float
 ) -> Array:
-    """The most profitable valid pair trade [n] (spec 6.5); ties summed, none valid -> 0."""
+    """The most profitable valid pair trade [n] over all signatures (spec 6.5); ties summed,
+    none valid -> 0."""
     sig = signatures(reserves.shape[-1])
-    terms = pair_terms(weights, prices, gamma)
-    powered = reserves[sig.pairs] ** terms.pair_weights
-    invariant = (powered[:, 0] * powered[:, 1])[sig.pair]
-    r_in, r_out = reserves[sig.token_in], reserves[sig.token_out]
-    d_in = gamma**-1.0 * ((invariant * terms.ratio_in) * terms.others_in - r_in)
-    d_out = (invariant * terms.ratio_out) * terms.others_out - r_out
-    positive = r_in + d_in > 0.0
-    positive &= r_out + d_out > 0.0
-    kept = invariant_kept(reserves, weights, sig, d_in, d_out, gamma)
-    valid = positive & kept
-    d_in = jnp.where(valid, d_in, 0.0)
-    d_out = jnp.where(valid, d_out, 0.0)
-    profit = -(d_in * prices[sig.token_in] + d_out * prices[sig.token_out])
-    best = profit == jnp.max(profit)
-    tokens = np.arange(reserves.shape[-1])
-    per_signature = jnp.where(
-        tokens == sig.token_in[:, None],
-        d_in[:, None],
-        jnp.where(tokens == sig.token_out[:, None], d_out[:, None], 0.0),
-    )
-    chosen = jnp.where(best[:, None], per_signature, 0.0)
-    return functools.reduce(operator.add, jnp.unstack(chosen, axis=0))
+    candidates = pair_candidates(reserves, weights, prices, gamma, sig.token_in, sig.token_out)
+    return best_trade(candidates, reserves.shape[-1], others_invalid=False)
 
 
-def invariant_kept(
-    reserves: Array, weights: Array, sig: Signatures, d_in: Array, d_out: Array, gamma
+def possible_signatures(
+    reserves: Array, weights: Array, prices: Array, gamma: Array | float
 ) -> Array:
-    """Validity (b) per signature [S]: prod (R + d gamma^[d > 0])^w >= prod R^w (full weights)."""
-    base = reserves**weights
-    r_in, r_out = reserves[sig.token_in], reserves[sig.token_out]
-    after_in = (r_in + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** weights[sig.token_in]
-    after_out = (r_out + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** weights[sig.token_out]
-    tokens = np.arange(reserves.shape[-1])
-    factors = jnp.where(
-        tokens == sig.token_in[:, None],
-        after_in[:, None],
-        jnp.where(tokens == sig.token_out[:, None], after_out[:, None], base),
-    )
-    return product(factors) >= product(base)
-
-
-def may_trade(reserves: Array, weights: Array, prices: Array, gamma: Array | float) -> Array:
-    """False only if every pair signature certainly fails validity (b) (scalar bool).
+    """Signatures [S] (bool) that might pass validity (b); the others certainly fail it.
 
     A signature (i in, j out) can pass (b) only if the pool pays, net of the fee, at least the
     market price for token i: x = gamma (R_j p_j / w_j) / (R_i p_i / w_i) >= 1. Below, (b) misses
     by at least (1 - x)(1 - gamma) 2 w_i w_j / (w_i + w_j) relative, far above rounding when that
-    exceeds SKIP_MARGIN, so such half-steps can skip the trade computation without changing it.
+    exceeds SKIP_MARGIN, so leaving such signatures out does not change the trade.
     """
     sig = signatures(reserves.shape[-1])
     value_per_weight = reserves * prices / weights
     x = gamma * value_per_weight[sig.token_out] / value_per_weight[sig.token_in]
     w_in, w_out = weights[sig.token_in], weights[sig.token_out]
-    margin = (1.0 - x) * (1.0 - gamma) * (2.0 * w_in * w_out / (w_in + w_out))
-    return jnp.any(margin <= SKIP_MARGIN)
+    return (1.0 - x) * (1.0 - gamma) * (2.0 * w_in * w_out / (w_in + w_out)) <= SKIP_MARGIN
+
+
+def first_signatures(possible: Array, n_assets: int, count: int) -> tuple[Array, Array]:
+    """(token_in, token_out) [count] of the first ``count`` possible signatures, in order."""
+    sig = signatures(n_assets)
+    rank = jnp.cumsum(possible) - 1
+    slots = np.arange(count)[:, None]
+    index = jnp.sum(jnp.where(possible & (rank == slots), np.arange(possible.shape[0]), 0), -1)
+    return jnp.asarray(sig.token_in)[index], jnp.asarray(sig.token_out)[index]
 
 
 def zero_fee_trade(reserves: Array, weights: Array, prices: Array, log_form: bool = True) -> Array:

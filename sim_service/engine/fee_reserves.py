@@ -11,7 +11,7 @@ weights [n]), reserves [n] -> [L, n].
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 import jax.numpy as jnp
 from jax import Array, lax
@@ -126,17 +126,38 @@ def half_step(
     """One arbitrage opportunity (spec 6.4): (reserves [n], protocol fee [n], not yet removed).
 
     ``fee_free`` (gamma == 1; a Python bool decides at trace time) selects the zero-fee move;
-    ``log_form`` its growth factor's form (``arbitrage.zero_fee_trade``).
+    ``log_form`` its growth factor's form (``arbitrage.zero_fee_trade``). Only the signatures
+    that might be valid are evaluated (none: nothing trades), which leaves the result unchanged.
     """
+    n_assets = reserves.shape[-1]
 
-    def arbitraged(r: Array) -> tuple[Array, Array]:
-        trade = candidate_trade(r, weights, prices, costs.gamma, fee_free, log_form)
-        return execute(r, trade, prices, costs, settings)
+    def arbitraged(trade: Callable[[Array], Array]) -> Callable[[Array], tuple[Array, Array]]:
+        return lambda r: execute(r, trade(r), prices, costs, settings)
+
+    def all_signatures(r: Array) -> Array:
+        return candidate_trade(r, weights, prices, costs.gamma, fee_free, log_form)
 
     if fee_free is True:
-        return arbitraged(reserves)
-    possible = arbitrage.may_trade(reserves, weights, prices, costs.gamma) | fee_free
-    return lax.cond(possible, arbitraged, lambda r: (r, jnp.zeros_like(r)), reserves)
+        return arbitraged(all_signatures)(reserves)
+    possible = arbitrage.possible_signatures(reserves, weights, prices, costs.gamma)
+
+    def first(count: int) -> Callable[[Array], Array]:
+        def trade(r: Array) -> Array:
+            tokens = arbitrage.first_signatures(possible, n_assets, count)
+            found = arbitrage.pair_candidates(r, weights, prices, costs.gamma, *tokens)
+            return arbitrage.best_trade(found, n_assets, others_invalid=True)
+
+        return trade
+
+    most = min(n_assets, possible.shape[0] - 1)
+    branches = [
+        lambda r: (r, jnp.zeros_like(r)),
+        *(arbitraged(first(count)) for count in range(1, most + 1)),
+        arbitraged(all_signatures),
+    ]
+    branch = jnp.minimum(jnp.sum(possible), most + 1)
+    branch = jnp.where(fee_free, most + 1, branch)
+    return lax.switch(branch, branches, reserves)
 
 
 def previous_weights(weights: Array) -> Array:

@@ -1,0 +1,128 @@
+"""Processes that die: the training server killed mid-job and restarted (finished results
+intact, the interrupted job resumed to the uninterrupted result), a graceful SIGTERM, and a
+sim_service replica killed mid-job. Also: train_service never imports the engine."""
+
+import signal
+import subprocess
+import sys
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from client._generated.quantamm.v1 import training_pb2
+from tests.train.conftest import (
+    REPO,
+    comparable,
+    gradient_request,
+    run_job,
+    start_sim,
+    start_trainer,
+    trainer_stub,
+    wait_done,
+)
+from train_service.jobs import JobStore
+from train_service.server import create_server
+
+SUCCEEDED = training_pb2.JOB_STATE_SUCCEEDED
+INTERRUPTED = training_pb2.JOB_STATE_INTERRUPTED
+LONG = dict(n_iterations=60, report_every=5)
+
+
+@pytest.fixture(scope="module")
+def uninterrupted(stub) -> training_pb2.TrainingResult:
+    job = run_job(stub, gradient_request(**LONG))
+    assert job.state == SUCCEEDED, job.message
+    return job.result
+
+
+def wait_for_iteration(stub, job_id: str, iteration: int) -> None:
+    for event in stub.WatchJob(training_pb2.WatchJobRequest(job_id=job_id), timeout=120):
+        if event.progress.iteration >= iteration:
+            return
+    raise AssertionError(f"job {job_id} ended before iteration {iteration}")
+
+
+def test_train_service_never_imports_the_engine():
+    code = ("import sys, train_service.server, train_service.gradient, train_service.search\n"
+            "bad = [m for m in sys.modules if m.startswith(('sim_service.engine', "
+            "'sim_service.servicer', 'sim_service.translate', 'sim_service.datasets', "
+            "'sim_service.data'))]\nassert not bad, bad\n")
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
+
+
+def test_killed_training_server_keeps_results_and_resumes_the_interrupted_job(
+        sim_address, cache_dir, tmp_path, uninterrupted):
+    store = f"sqlite:///{tmp_path / 'train.sqlite'}"
+    first = start_trainer(sim_address, store, cache_dir)
+    try:
+        channel = grpc.insecure_channel(first.address)
+        health = health_pb2_grpc.HealthStub(channel).Check(
+            health_pb2.HealthCheckRequest(service="quantamm.v1.TrainingService"), timeout=10)
+        assert health.status == health_pb2.HealthCheckResponse.SERVING
+        answers = reflection_pb2_grpc.ServerReflectionStub(channel).ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=10)
+        assert "quantamm.v1.TrainingService" in {
+            s.name for a in answers for s in a.list_services_response.service}
+        stub = trainer_stub(first.address)
+        finished = run_job(stub, gradient_request(n_iterations=3))
+        assert finished.state == SUCCEEDED
+        job_id = stub.StartJob(gradient_request(**LONG)).job_id
+        wait_for_iteration(stub, job_id, 14)
+        first.kill()  # SIGKILL: no chance to checkpoint or mark anything
+    finally:
+        first.kill()
+
+    second = start_trainer(sim_address, store, cache_dir)
+    try:
+        stub = trainer_stub(second.address)
+        again = stub.GetJob(training_pb2.GetJobRequest(job_id=finished.job_id)).job
+        assert again.state == SUCCEEDED
+        assert comparable(again.result) == comparable(finished.result)
+        interrupted = stub.GetJob(training_pb2.GetJobRequest(job_id=job_id)).job
+        assert interrupted.state == INTERRUPTED and "ResumeJob" in interrupted.message
+        assert 14 <= interrupted.progress.iteration < 60
+        listed = stub.ListJobs(training_pb2.ListJobsRequest(state=INTERRUPTED)).jobs
+        assert [j.job_id for j in listed] == [job_id]
+        stub.ResumeJob(training_pb2.ResumeJobRequest(job_id=job_id))
+        resumed = wait_done(stub, job_id)
+        assert resumed.state == SUCCEEDED, resumed.message
+        assert resumed.result.iterations_done == 61
+        assert comparable(resumed.result) == comparable(uninterrupted)
+
+        running = stub.StartJob(gradient_request(n_iterations=100_000, report_every=5)).job_id
+        wait_for_iteration(stub, running, 5)
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=60) == 0
+        events = second.events()
+        assert events.index("shutdown_requested") < events.index("jobs_stopped")
+        assert events[-1] == "server_stopped"
+    finally:
+        second.kill()
+    record = JobStore(store).get(running)
+    assert record.state == INTERRUPTED and "shut down" in record.message
+    assert JobStore(store).latest_checkpoint(running) is not None
+
+
+def test_a_job_finishes_on_the_other_sim_replica_when_one_dies(
+        sim_address, cache_dir, tmp_path, uninterrupted):
+    doomed = start_sim(cache_dir)
+    server, _, port, manager = create_server([doomed.address, sim_address],
+                                             f"sqlite:///{tmp_path / 'train.sqlite'}",
+                                             host="127.0.0.1")
+    try:
+        stub = trainer_stub(f"127.0.0.1:{port}")
+        job_id = stub.StartJob(gradient_request(**LONG)).job_id
+        wait_for_iteration(stub, job_id, 10)
+        doomed.kill()
+        assert stub.GetJob(training_pb2.GetJobRequest(job_id=job_id)).job.state == \
+            training_pb2.JOB_STATE_RUNNING
+        job = wait_done(stub, job_id)
+        assert job.state == SUCCEEDED, job.message
+        assert job.result.iterations_done == 61
+        assert comparable(job.result) == comparable(uninterrupted)
+    finally:
+        doomed.kill()
+        manager.shutdown()
+        server.stop(0)

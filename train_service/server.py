@@ -1,0 +1,111 @@
+"""The training server:
+``python -m train_service --port PORT --sim-address HOST:PORT[,HOST:PORT...] [--store URL]``.
+
+Every flag also reads an environment variable (flag wins): QUANTAMM_TRAIN_PORT,
+QUANTAMM_TRAIN_HOST, QUANTAMM_SIM_ADDRESS, QUANTAMM_TRAIN_STORE (default
+``sqlite:///$QUANTAMM_CACHE_DIR/train.sqlite``, ``~/.cache/quantamm`` when unset),
+QUANTAMM_TRAIN_MAX_JOBS, QUANTAMM_TRAIN_WORKERS, QUANTAMM_SIM_TIMEOUT_SECONDS,
+QUANTAMM_MAX_MESSAGE_MIB, QUANTAMM_LOG_LEVEL.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from typing import Sequence
+
+import grpc
+import structlog
+from grpc_health.v1 import health
+
+from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
+from sim_service import logs, serving
+from train_service import jobs
+from train_service.errors import as_request_error
+from train_service.manager import JobManager
+from train_service.servicer import TrainingServicer
+from train_service.simclient import SimClient, parse_addresses
+
+log = structlog.get_logger(__name__)
+SERVICE_NAME = training_pb2.DESCRIPTOR.services_by_name["TrainingService"].full_name
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    env = os.environ.get
+    parser = argparse.ArgumentParser(prog="python -m train_service", description=__doc__)
+    parser.add_argument("--port", type=int, default=int(env("QUANTAMM_TRAIN_PORT", "50052")),
+                        help="port to listen on (0: any free port) [QUANTAMM_TRAIN_PORT]")
+    parser.add_argument("--host", default=env("QUANTAMM_TRAIN_HOST", "[::]"),
+                        help="address to bind [QUANTAMM_TRAIN_HOST]")
+    parser.add_argument("--sim-address", default=env("QUANTAMM_SIM_ADDRESS", "127.0.0.1:50051"),
+                        help="sim_service replicas, comma separated [QUANTAMM_SIM_ADDRESS]")
+    parser.add_argument("--store", default=env("QUANTAMM_TRAIN_STORE") or jobs.default_url(),
+                        help="RDB URL of the job store and default study storage "
+                             "(sqlite:///PATH or postgresql+psycopg://...) [QUANTAMM_TRAIN_STORE]")
+    parser.add_argument("--max-jobs", type=int, default=int(env("QUANTAMM_TRAIN_MAX_JOBS", "2")),
+                        help="jobs running at once; more wait queued")
+    parser.add_argument("--workers", type=int, default=int(env("QUANTAMM_TRAIN_WORKERS", "16")),
+                        help="request threads (each WatchJob stream holds one)")
+    parser.add_argument("--sim-timeout-seconds", type=float,
+                        default=float(env("QUANTAMM_SIM_TIMEOUT_SECONDS", "600")),
+                        help="deadline of one call to sim_service (retried on another replica)")
+    parser.add_argument("--max-message-mib", type=int,
+                        default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
+    parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
+    return parser.parse_args(argv)
+
+
+class ShutdownFirst:
+    """The health servicer as ``serve_until_signalled`` sees it: entering graceful shutdown
+    also stops the running jobs (checkpointed, INTERRUPTED) before the server drains."""
+
+    def __init__(self, health_servicer: health.HealthServicer, manager: JobManager) -> None:
+        self._health, self._manager = health_servicer, manager
+
+    def enter_graceful_shutdown(self) -> None:
+        self._health.enter_graceful_shutdown()
+        self._manager.shutdown()
+        log.info("jobs_stopped")
+
+
+def create_server(
+    sim_addresses: Sequence[str],
+    store_url: str,
+    host: str = "[::]",
+    port: int = 0,
+    max_jobs: int = 2,
+    workers: int = 16,
+    sim_timeout_seconds: float = 600.0,
+    max_message_mib: int = 64,
+) -> tuple[grpc.Server, health.HealthServicer, int, JobManager]:
+    """A started training server, the port it listens on and its job manager (whose
+    ``shutdown()`` stops the jobs)."""
+    sim = SimClient(sim_addresses, timeout_seconds=sim_timeout_seconds,
+                    max_message_mib=max_message_mib)
+    manager = JobManager(jobs.JobStore(store_url), sim, max_jobs)
+    servicer = TrainingServicer(manager)
+    server, health_servicer = serving.build_server(
+        lambda s: training_pb2_grpc.add_TrainingServiceServicer_to_server(servicer, s),
+        [SERVICE_NAME],
+        as_request_error,
+        workers=workers,
+        max_message_mib=max_message_mib,
+    )
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"could not bind {host}:{port}")
+    manager.recover()
+    server.start()
+    return server, health_servicer, bound, manager
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logs.configure(json=True, level=args.log_level)
+    addresses = parse_addresses(args.sim_address)
+    server, health_servicer, port, manager = create_server(
+        addresses, args.store, args.host, args.port, args.max_jobs, args.workers,
+        args.sim_timeout_seconds, args.max_message_mib)
+    log.info("train_service_started", port=port, sim_addresses=addresses,
+             store=jobs.redacted(args.store))
+    serving.serve_until_signalled(server, ShutdownFirst(health_servicer, manager))

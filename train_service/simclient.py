@@ -1,0 +1,109 @@
+"""Calls to one or more sim_service replicas: round-robin per call, retries on the next replica.
+
+A failed attempt moves straight on to the next replica; after every replica failed once the
+client waits (0.2 s, doubling) before the next round. Only transport failures are retried
+(UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it hung). Every other
+status is the simulator's answer to the request and is raised at once as ``SimulationError``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+from typing import Callable, Sequence
+
+import grpc
+import structlog
+
+from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from train_service.errors import SimulationError, invalid
+
+log = structlog.get_logger(__name__)
+RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
+MIB = 1024 * 1024
+
+
+def parse_addresses(text: str) -> list[str]:
+    """'host:port,host:port' -> ['host:port', ...] (blank entries dropped)."""
+    addresses = [part.strip() for part in text.split(",") if part.strip()]
+    if not addresses:
+        raise invalid("sim_address", "give at least one sim_service address HOST:PORT")
+    return addresses
+
+
+class SimClient:
+    """A SimulationService client over several addresses (thread-safe).
+
+    Args:
+      addresses: ``host:port`` of every replica.
+      attempts: tries per call before giving up (each on the next replica).
+      backoff_seconds: pause after a round in which every replica failed, doubled each round.
+      timeout_seconds: deadline of one attempt (first calls may compile for a while).
+    """
+
+    def __init__(
+        self,
+        addresses: Sequence[str],
+        attempts: int = 5,
+        backoff_seconds: float = 0.2,
+        timeout_seconds: float = 600.0,
+        max_message_mib: int = 64,
+    ) -> None:
+        options = [("grpc.max_send_message_length", max_message_mib * MIB),
+                   ("grpc.max_receive_message_length", max_message_mib * MIB)]
+        self.addresses = list(addresses)
+        self._channels = [grpc.insecure_channel(a, options=options) for a in self.addresses]
+        self._stubs = [simulation_pb2_grpc.SimulationServiceStub(c) for c in self._channels]
+        self._next = itertools.count()
+        self._lock = threading.Lock()
+        self._attempts = attempts
+        self._backoff = backoff_seconds
+        self._timeout = timeout_seconds
+        self._rules: dict[str, types_pb2.RuleInfo] = {}
+
+    def _call(self, method: Callable[[simulation_pb2_grpc.SimulationServiceStub], Callable],
+              request, name: str):
+        with self._lock:
+            first = next(self._next)
+        pause, failure = self._backoff, None
+        for attempt in range(self._attempts):
+            index = (first + attempt) % len(self._stubs)
+            try:
+                return method(self._stubs[index])(request, timeout=self._timeout)
+            except grpc.RpcError as error:
+                if error.code() not in RETRYABLE:
+                    raise SimulationError(error.code(), error.details() or "") from error
+                failure = error
+                log.warning("sim_call_retry", method=name, address=self.addresses[index],
+                            code=error.code().name, attempt=attempt + 1, of=self._attempts)
+                round_done = (attempt + 1) % len(self._stubs) == 0
+                if round_done and attempt + 1 < self._attempts:
+                    time.sleep(pause)
+                    pause *= 2
+        raise SimulationError(failure.code(), f"{name} failed {self._attempts} times over "
+                                              f"{self.addresses}: {failure.details()}")
+
+    def evaluate(self, request: simulation_pb2.EvaluateRequest) -> simulation_pb2.EvaluateResponse:
+        """Objectives (and gradients) of parameter sets x windows."""
+        return self._call(lambda stub: stub.Evaluate, request, "Evaluate")
+
+    def evaluate_periods(
+        self, request: simulation_pb2.EvaluatePeriodsRequest
+    ) -> simulation_pb2.EvaluatePeriodsResponse:
+        """Metrics per named period of one continuous run per parameter set."""
+        return self._call(lambda stub: stub.EvaluatePeriods, request, "EvaluatePeriods")
+
+    def rule(self, name: str, field: str = "fingerprint.rule") -> types_pb2.RuleInfo:
+        """A rule's parameter schema (ListRules, cached after the first answer)."""
+        if not self._rules:
+            answer = self._call(lambda stub: stub.ListRules, simulation_pb2.ListRulesRequest(),
+                                "ListRules")
+            self._rules = {rule.name: rule for rule in answer.rules}
+        if name not in self._rules:
+            raise invalid(field, f"unknown rule {name!r}; one of {', '.join(self._rules)}")
+        return self._rules[name]
+
+    def close(self) -> None:
+        for channel in self._channels:
+            channel.close()

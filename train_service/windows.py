@@ -1,0 +1,118 @@
+"""Where the data windows of a training run lie (training specification section 2).
+
+All positions are minutes after the fingerprint's ``start_time``; ``end_time`` and
+``end_test_time`` are exclusive ends, as in the simulation API:
+
+- train ``[0, t_eff)``, validation ``[t_eff, t_train)``, test ``[t_train, t_train + t_test)``;
+- a gradient step simulates ``batch_size`` independent windows ``[s, s + window)`` with
+  ``0 <= s < bout_offset``, so no training window touches validation or test minutes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+from client._generated.quantamm.v1 import types_pb2
+from train_service.errors import invalid
+
+DEFAULT_CHUNK_PERIOD = 1440
+EXPONENTIAL_RATE = 5.0  # later starts up to e^5 times likelier (sample_method "exponential")
+N_EVALUATION_RANDOM = 20
+N_EVALUATION_EVEN = 20
+
+
+@dataclasses.dataclass(frozen=True)
+class Layout:
+    """Lengths in minutes: the training period, its validation tail, the window-start span and
+    the test period (0: none)."""
+
+    t_train: int
+    val_len: int
+    bout_offset: int
+    t_test: int
+
+    @property
+    def t_eff(self) -> int:
+        """Length of the training region before validation."""
+        return self.t_train - self.val_len
+
+    @property
+    def window(self) -> int:
+        """Length L of every training window."""
+        return self.t_eff - self.bout_offset
+
+    def periods(self, with_test: bool) -> list[tuple[str, int, int]]:
+        """(name, start, end) of train, validation (if any) and test (if asked and present)."""
+        periods = [("train", 0, self.t_eff)]
+        if self.val_len:
+            periods.append(("validation", self.t_eff, self.t_train))
+        if with_test and self.t_test:
+            periods.append(("test", self.t_train, self.t_train + self.t_test))
+        return periods
+
+
+def _minutes(later, earlier, field: str) -> int:
+    seconds = later.ToSeconds() - earlier.ToSeconds()
+    if seconds % 60 or later.nanos or earlier.nanos:
+        raise invalid(field, "must be a whole number of minutes after the previous time")
+    return seconds // 60
+
+
+def layout(fp: types_pb2.RunFingerprint, bout_offset: int, val_fraction: float) -> Layout:
+    """The run's layout; INVALID_ARGUMENT when validation is shorter than one chunk or no
+    window length is left."""
+    for name in ("start_time", "end_time"):
+        if not fp.HasField(name):
+            raise invalid(f"fingerprint.{name}", "required")
+    t_train = _minutes(fp.end_time, fp.start_time, "fingerprint.end_time")
+    if t_train < 2:
+        raise invalid("fingerprint.end_time", "must be at least two minutes after start_time")
+    t_test = 0
+    if fp.HasField("end_test_time"):
+        t_test = _minutes(fp.end_test_time, fp.end_time, "fingerprint.end_test_time")
+        if t_test < 2:
+            raise invalid("fingerprint.end_test_time",
+                          "must be at least two minutes after end_time")
+    chunk = fp.chunk_period_minutes if fp.HasField("chunk_period_minutes") else DEFAULT_CHUNK_PERIOD
+    val_len = math.floor(t_train * val_fraction)
+    if val_fraction > 0 and val_len < chunk:
+        raise invalid("settings.val_fraction", f"the validation period ({val_len} minutes) is "
+                      f"shorter than one chunk ({chunk} minutes)")
+    result = Layout(t_train, val_len, bout_offset, t_test)
+    if result.window < 2:
+        raise invalid("settings.bout_offset_minutes",
+                      f"{bout_offset} minutes leave no window: the training region before "
+                      f"validation is {result.t_eff} minutes (need bout_offset < t_eff - 1)")
+    return result
+
+
+def training_offsets(seed: int, iteration: int, batch_size: int, bout_offset: int,
+                     method: str) -> np.ndarray:
+    """[batch_size] int64 distinct window starts in [0, bout_offset) for one iteration.
+
+    Drawn from a generator keyed by (seed, iteration) alone, so a resumed run draws the same
+    windows as an uninterrupted one. ``uniform``: without replacement; ``exponential``: without
+    replacement, probability proportional to exp(5 i / bout_offset); ``stratified``: one uniform
+    start in each of ``batch_size`` equal segments.
+    """
+    rng = np.random.default_rng([seed, iteration])
+    if method == "stratified":
+        edges = np.linspace(0, bout_offset, batch_size + 1).astype(np.int64)
+        return rng.integers(edges[:-1], edges[1:])
+    weights = None
+    if method == "exponential":
+        weights = np.exp(EXPONENTIAL_RATE * np.arange(bout_offset) / bout_offset)
+        weights /= weights.sum()
+    return rng.choice(bout_offset, size=batch_size, replace=False, p=weights).astype(np.int64)
+
+
+def evaluation_offsets(seed: int, bout_offset: int) -> np.ndarray:
+    """Sorted distinct window starts in [0, bout_offset) of the gradient-free evaluation: 20
+    uniform random ones and 20 evenly spaced ones (up to 40 windows, fixed per seed)."""
+    rng = np.random.default_rng(seed)
+    random = rng.integers(0, bout_offset, N_EVALUATION_RANDOM)
+    even = np.linspace(0, bout_offset - 1, N_EVALUATION_EVEN).astype(np.int64)
+    return np.unique(np.concatenate([random, even]))
