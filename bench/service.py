@@ -19,8 +19,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.tensors import to_tensor
+from sim_service import parameters
 from sim_service.data.device import bundled_dataset
-from sim_service.engine import parameters, simulation
+from sim_service.engine import simulation
 from sim_service.engine.windows import plan_window
 from sim_service.server import create_server
 

@@ -14,9 +14,10 @@ from google.protobuf import timestamp_pb2
 from client import fingerprints
 from client._generated.quantamm.v1 import types_pb2
 from client.tensors import from_tensor
+from sim_service import parameters
 from sim_service.data.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, parameters, pools, schema, simulation, weights, windows
+from sim_service.engine import metrics, pools, schema, simulation, weights, windows
 from sim_service.engine.fingerprint import fill_defaults
 from sim_service.errors import RequestError, as_request_error, invalid, not_found
 

@@ -34,14 +34,19 @@ class Signatures(NamedTuple):
     token_out: np.ndarray  # [S] index of the -1 entry (paid out)
 
 
-class Candidates(NamedTuple):
-    """Pair trades of some signatures (spec 6.5), each [k]; invalid ones are zero."""
+class Candidate(NamedTuple):
+    """The optimal trade of one signature on the token pair (a, b), a < b (spec 6.5).
 
-    token_in: Array  # [k] token paid in
-    token_out: Array  # [k] token paid out
-    amount_in: Array  # [k] reserve change of the token paid in (token units)
-    amount_out: Array  # [k] reserve change of the token paid out
-    profit: Array  # [k] arbitrageur's profit -(trade . p); -0.0 for invalid ones
+    ``a_in`` (bool, static or traced) tells whether a is the token paid in. The amounts are
+    reserve changes in token units, zero when the signature is invalid; ``profit`` is the
+    arbitrageur's -(trade . p), -0.0 when invalid.
+    """
+
+    pair: tuple[int, int]
+    a_in: Array | bool
+    amount_a: Array
+    amount_b: Array
+    profit: Array
 
 
 @functools.cache
@@ -55,77 +60,75 @@ def signatures(n_assets: int) -> Signatures:
     return Signatures(np.array([s.index(1) for s in rows]), np.array([s.index(-1) for s in rows]))
 
 
+@functools.cache
+def pairs(n_assets: int) -> tuple[tuple[int, int], ...]:
+    """Token pairs (a, b), a < b, in lexicographic order."""
+    return tuple(itertools.combinations(range(n_assets), 2))
+
+
 def product(x: Array) -> Array:
     """Left-to-right product over the last axis: [..., n] -> [...]."""
     return functools.reduce(operator.mul, jnp.unstack(x, axis=-1))
 
 
-def pair_candidates(
+def pair_candidate(
     reserves: Array,
     weights: Array,
     prices: Array,
     gamma: Array | float,
-    token_in: Array,
-    token_out: Array,
-) -> Candidates:
-    """The optimal trades of the signatures (token_in, token_out) [k] and their validity.
+    pair: tuple[int, int],
+    a_in: Array | bool,
+) -> Candidate:
+    """The optimal trade of a signature on ``pair`` and its validity (spec 6.5).
 
-    The reference's products over entries that are exactly 1 (inactive tokens) and its sums
-    over zeros are taken over the active entries only, which rounds identically; its divisions
-    by broadcast quantities are multiplications by their reciprocal, as XLA compiles them.
+    Works on scalars so that XLA fuses it into few kernels. The reference's products over
+    entries that are exactly 1 (inactive tokens) and its sums over zeros are taken over the
+    active entries only, which rounds identically; its divisions by broadcast quantities are
+    multiplications by their reciprocal, as XLA compiles them.
     """
-    r_in, r_out = reserves[token_in], reserves[token_out]
-    w_in, w_out = weights[token_in], weights[token_out]
-    p_in, p_out = prices[token_in], prices[token_out]
+    a, b = pair
+
+    def oriented(values: Array) -> tuple[Array, Array]:
+        return jnp.where(a_in, values[a], values[b]), jnp.where(a_in, values[b], values[a])
+
+    (r_in, r_out), (w_in, w_out), (p_in, p_out) = map(oriented, (reserves, weights, prices))
     inv_total = 1.0 / (w_in + w_out)
     hat_in, hat_out = w_in * inv_total, w_out * inv_total
     invariant = r_in**hat_in * r_out**hat_out
-    ratio_in = ((hat_in * gamma) * (1.0 / prices)[token_in]) ** (1.0 - w_in * inv_total)
-    ratio_out = (hat_out * (1.0 / prices)[token_out]) ** (1.0 - w_out * inv_total)
+    ratio_in = ((hat_in * gamma) * (1.0 / p_in)) ** (1.0 - w_in * inv_total)
+    ratio_out = (hat_out * (1.0 / p_out)) ** (1.0 - w_out * inv_total)
     others_in = (p_out / hat_out) ** hat_out
     others_out = (p_in / (hat_in * gamma)) ** hat_in
     d_in = gamma**-1.0 * ((invariant * ratio_in) * others_in - r_in)
     d_out = (invariant * ratio_out) * others_out - r_out
+    after_in = (r_in + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** w_in
+    after_out = (r_out + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** w_out
+    base = [r**w for r, w in zip(jnp.unstack(reserves), jnp.unstack(weights))]
+    factors = list(base)
+    factors[a] = jnp.where(a_in, after_in, after_out)
+    factors[b] = jnp.where(a_in, after_out, after_in)
     valid = (r_in + d_in > 0.0) & (r_out + d_out > 0.0)
-    valid &= invariant_kept(reserves, weights, token_in, token_out, d_in, d_out, gamma)
+    valid &= functools.reduce(operator.mul, factors) >= functools.reduce(operator.mul, base)
     d_in, d_out = jnp.where(valid, d_in, 0.0), jnp.where(valid, d_out, 0.0)
-    return Candidates(token_in, token_out, d_in, d_out, -(d_in * p_in + d_out * p_out))
+    amount_a, amount_b = jnp.where(a_in, d_in, d_out), jnp.where(a_in, d_out, d_in)
+    return Candidate(pair, a_in, amount_a, amount_b, -(d_in * p_in + d_out * p_out))
 
 
-def invariant_kept(reserves, weights, token_in, token_out, d_in, d_out, gamma) -> Array:
-    """Validity (b) per candidate [k]: prod (R + d gamma^[d > 0])^w >= prod R^w (full weights)."""
-    base = reserves**weights
-    after_in = (reserves[token_in] + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** weights[token_in]
-    after_out = (reserves[token_out] + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** weights[
-        token_out
-    ]
-    tokens = np.arange(reserves.shape[-1])
-    factors = jnp.where(
-        tokens == token_in[:, None],
-        after_in[:, None],
-        jnp.where(tokens == token_out[:, None], after_out[:, None], base),
-    )
-    return product(factors) >= product(base)
-
-
-def best_trade(candidates: Candidates, n_assets: int, others_invalid: bool) -> Array:
+def best_trade(candidates: list[Candidate], n_assets: int, others_invalid: bool) -> Array:
     """Sum of the most profitable candidates' trades [n] (spec 6.5 selection).
 
     ``others_invalid``: the signatures left out are invalid, so a zero profit competes too.
     """
-    best = functools.reduce(jnp.maximum, jnp.unstack(candidates.profit))
+    best = functools.reduce(jnp.maximum, [c.profit for c in candidates])
     if others_invalid:
         best = jnp.maximum(best, 0.0)
-    tokens = np.arange(n_assets)
-    chosen = candidates.profit == best
-    per_candidate = jnp.where(
-        tokens == candidates.token_in[:, None],
-        candidates.amount_in[:, None],
-        jnp.where(tokens == candidates.token_out[:, None], candidates.amount_out[:, None], 0.0),
-    )
-    return functools.reduce(
-        operator.add, jnp.unstack(jnp.where(chosen[:, None], per_candidate, 0.0), axis=0)
-    )
+    shares = [[] for _ in range(n_assets)]
+    for c in candidates:
+        chosen = c.profit == best
+        shares[c.pair[0]].append(jnp.where(chosen, c.amount_a, 0.0))
+        shares[c.pair[1]].append(jnp.where(chosen, c.amount_b, 0.0))
+    zero = jnp.zeros_like(best)
+    return jnp.stack([functools.reduce(operator.add, s) if s else zero for s in shares])
 
 
 def optimal_pair_trade(
@@ -134,34 +137,34 @@ def optimal_pair_trade(
     """The most profitable valid pair trade [n] over all signatures (spec 6.5); ties summed,
     none valid -> 0."""
     sig = signatures(reserves.shape[-1])
-    candidates = pair_candidates(reserves, weights, prices, gamma, sig.token_in, sig.token_out)
+    candidates = [
+        pair_candidate(reserves, weights, prices, gamma, (min(i, j), max(i, j)), bool(i < j))
+        for i, j in zip(sig.token_in.tolist(), sig.token_out.tolist())
+    ]
     return best_trade(candidates, reserves.shape[-1], others_invalid=False)
 
 
-def possible_signatures(
+def pair_states(
     reserves: Array, weights: Array, prices: Array, gamma: Array | float
-) -> Array:
-    """Signatures [S] (bool) that might pass validity (b); the others certainly fail it.
+) -> tuple[list[Array], Array]:
+    """Per pair (a, b), which of its two signatures might pass validity (b): 0 neither, 1 a in,
+    2 b in (P scalars); and whether both might for some pair. The others certainly fail.
 
     A signature (i in, j out) can pass (b) only if the pool pays, net of the fee, at least the
     market price for token i: x = gamma (R_j p_j / w_j) / (R_i p_i / w_i) >= 1. Below, (b) misses
     by at least (1 - x)(1 - gamma) 2 w_i w_j / (w_i + w_j) relative, far above rounding when that
     exceeds SKIP_MARGIN, so leaving such signatures out does not change the trade.
     """
-    sig = signatures(reserves.shape[-1])
-    value_per_weight = reserves * prices / weights
-    x = gamma * value_per_weight[sig.token_out] / value_per_weight[sig.token_in]
-    w_in, w_out = weights[sig.token_in], weights[sig.token_out]
-    return (1.0 - x) * (1.0 - gamma) * (2.0 * w_in * w_out / (w_in + w_out)) <= SKIP_MARGIN
-
-
-def first_signatures(possible: Array, n_assets: int, count: int) -> tuple[Array, Array]:
-    """(token_in, token_out) [count] of the first ``count`` possible signatures, in order."""
-    sig = signatures(n_assets)
-    rank = jnp.cumsum(possible) - 1
-    slots = np.arange(count)[:, None]
-    index = jnp.sum(jnp.where(possible & (rank == slots), np.arange(possible.shape[0]), 0), -1)
-    return jnp.asarray(sig.token_in)[index], jnp.asarray(sig.token_out)[index]
+    value_per_weight = jnp.unstack(reserves * prices / weights)
+    w = jnp.unstack(weights)
+    states, both = [], []
+    for a, b in pairs(reserves.shape[-1]):
+        scale = (1.0 - gamma) * (2.0 * w[a] * w[b] / (w[a] + w[b]))
+        a_in = (1.0 - gamma * value_per_weight[b] / value_per_weight[a]) * scale <= SKIP_MARGIN
+        b_in = (1.0 - gamma * value_per_weight[a] / value_per_weight[b]) * scale <= SKIP_MARGIN
+        states.append(a_in * 1 + b_in * 2)
+        both.append(a_in & b_in)
+    return states, functools.reduce(operator.or_, both)
 
 
 def zero_fee_trade(reserves: Array, weights: Array, prices: Array, log_form: bool = True) -> Array:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from sim_service.engine.compat import do_run_on_historic_data
-from sim_service.engine.parameters import human_to_params
+from sim_service.parameters import human_to_params
 
 FINGERPRINT = {
     "tokens": ["BTC", "ETH", "USDC"],

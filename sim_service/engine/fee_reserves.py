@@ -1,22 +1,31 @@
 """Reserves of G3M/TFMM pools with fees: the per-minute arbitrage scans (spec 6.4, 6.7, 6.11).
 
 Each minute t the pool is arbitraged at the price ``p_t``: TFMM pools in two half-steps (first at
-the previous minute's weights, then at the current weights), balancer pools in one. A half-step
-in which no pair trade can be valid (``arbitrage.may_trade``) is skipped with a conditional, which
-leaves the numbers unchanged and saves most of the work. Shapes: weights, prices [L, n] (balancer
-weights [n]), reserves [n] -> [L, n].
+the previous minute's weights, then at the current weights), balancer pools in one. Shapes:
+weights, prices [L, n] (balancer weights [n]), reserves [n] -> [L, n].
+
+Speed: a half-step evaluates only the pair signatures that might be valid
+(``arbitrage.pair_states``), in a branch compiled for that set; the rest certainly fail, so the
+numbers are those of evaluating all of them. The branches work on scalars so that XLA fuses
+each into a few kernels.
 
 ``arb_frequency`` (6.8) is the caller's business: these functions run on any number of rows.
 """
 
 from __future__ import annotations
 
+import functools
+import operator
 from typing import Callable, NamedTuple
 
 import jax.numpy as jnp
 from jax import Array, lax
 
 from sim_service.engine import arbitrage
+
+# Pairs up to which every (pair, direction) choice gets its own compiled branch (3**P of them);
+# with more pairs (n > 3 assets) a half-step that might trade evaluates all signatures.
+MAX_BRANCH_PAIRS = 3
 
 
 class FeeSettings(NamedTuple):
@@ -86,7 +95,8 @@ def dynamic_costs(dynamic: DynamicInputs, settings: FeeSettings, length: int) ->
 def candidate_trade(
     reserves: Array, weights: Array, prices: Array, gamma, fee_free, log_form: bool
 ) -> Array:
-    """Spec 6.4 step 1: the zero-fee move where ``fee_free`` (gamma == 1), else the pair trade."""
+    """Spec 6.4 step 1 over all signatures: the zero-fee move where ``fee_free`` (gamma == 1),
+    else the optimal pair trade."""
     if fee_free is True:
         return arbitrage.zero_fee_trade(reserves, weights, prices, log_form)
     trade = arbitrage.optimal_pair_trade(reserves, weights, prices, gamma)
@@ -97,11 +107,17 @@ def candidate_trade(
 
 
 def execute(
-    reserves: Array, trade: Array, prices: Array, costs: Costs, settings: FeeSettings
-) -> tuple[Array, Array]:
-    """Spec 6.4 steps 2-5 for a candidate ``trade``: (reserves [n], protocol fee [n]).
+    reserves: Array,
+    trade: Array,
+    prices: Array,
+    costs: Costs,
+    settings: FeeSettings,
+    fees_due: Array | None,
+) -> tuple[Array, Array | None]:
+    """Spec 6.4 steps 2-5 for a candidate ``trade``: (reserves [n], fees due [n] or None).
 
-    The protocol fee (zero unless the trade executes) is not yet removed from the reserves.
+    The protocol fee of an executed trade leaves the pool at once when ``fees_due`` is None,
+    else it is added to ``fees_due``.
     """
     after = reserves + trade
     if settings.noise_trader_ratio > 0:
@@ -110,8 +126,22 @@ def execute(
         )
     executed = arbitrage.is_profitable(trade, prices, costs.gas_cost, costs.arb_fees)
     executed &= costs.do_arb
+    reserves = jnp.where(executed, after, reserves)
+    if settings.protocol_fee_split == 0:
+        return reserves, fees_due
     fee = arbitrage.protocol_fee(trade, costs.gamma, settings.protocol_fee_split)
-    return jnp.where(executed, after, reserves), jnp.where(executed, fee, 0.0)
+    fee = jnp.where(executed, fee, 0.0)
+    if fees_due is None:
+        return reserves - fee, None
+    return reserves, fees_due + fee
+
+
+def pair_choices(n_pairs: int) -> list[tuple[int, ...]]:
+    """Per-pair states (0: no possible signature, 1: a in, 2: b in); choice m holds m's base-3
+    digits. Only the all-zero choice when there are more than MAX_BRANCH_PAIRS pairs."""
+    if n_pairs > MAX_BRANCH_PAIRS:
+        return [(0,) * n_pairs]
+    return [tuple(m // 3**q % 3 for q in range(n_pairs)) for m in range(3**n_pairs)]
 
 
 def half_step(
@@ -121,43 +151,49 @@ def half_step(
     costs: Costs,
     settings: FeeSettings,
     fee_free: Array | bool,
+    fees_due: Array | None = None,
     log_form: bool = True,
-) -> tuple[Array, Array]:
-    """One arbitrage opportunity (spec 6.4): (reserves [n], protocol fee [n], not yet removed).
+) -> tuple[Array, Array | None]:
+    """One arbitrage opportunity (spec 6.4 steps 1-5): (reserves [n], fees due; see execute).
 
-    ``fee_free`` (gamma == 1; a Python bool decides at trace time) selects the zero-fee move;
-    ``log_form`` its growth factor's form (``arbitrage.zero_fee_trade``). Only the signatures
-    that might be valid are evaluated (none: nothing trades), which leaves the result unchanged.
+    ``fee_free`` (gamma == 1; a Python bool decides at trace time) selects the zero-fee move,
+    ``log_form`` the form of its growth factor (``arbitrage.zero_fee_trade``).
     """
     n_assets = reserves.shape[-1]
+    pair_list = arbitrage.pairs(n_assets)
 
-    def arbitraged(trade: Callable[[Array], Array]) -> Callable[[Array], tuple[Array, Array]]:
-        return lambda r: execute(r, trade(r), prices, costs, settings)
+    def arbitraged(trade: Callable[[Array], Array]):
+        return lambda r, due: execute(r, trade(r), prices, costs, settings, due)
 
     def all_signatures(r: Array) -> Array:
         return candidate_trade(r, weights, prices, costs.gamma, fee_free, log_form)
 
-    if fee_free is True:
-        return arbitraged(all_signatures)(reserves)
-    possible = arbitrage.possible_signatures(reserves, weights, prices, costs.gamma)
-
-    def first(count: int) -> Callable[[Array], Array]:
+    def chosen(choice: tuple[int, ...]) -> Callable[[Array], Array]:
         def trade(r: Array) -> Array:
-            tokens = arbitrage.first_signatures(possible, n_assets, count)
-            found = arbitrage.pair_candidates(r, weights, prices, costs.gamma, *tokens)
+            found = [
+                arbitrage.pair_candidate(r, weights, prices, costs.gamma, pair, a_in=state == 1)
+                for pair, state in zip(pair_list, choice)
+                if state
+            ]
             return arbitrage.best_trade(found, n_assets, others_invalid=True)
 
         return trade
 
-    most = min(n_assets, possible.shape[0] - 1)
+    if fee_free is True:
+        return arbitraged(all_signatures)(reserves, fees_due)
+    states, both = arbitrage.pair_states(reserves, weights, prices, costs.gamma)
+    choices = pair_choices(len(pair_list))
     branches = [
-        lambda r: (r, jnp.zeros_like(r)),
-        *(arbitraged(first(count)) for count in range(1, most + 1)),
+        lambda r, due: (r, due),
+        *(arbitraged(chosen(choice)) for choice in choices[1:]),
         arbitraged(all_signatures),
     ]
-    branch = jnp.minimum(jnp.sum(possible), most + 1)
-    branch = jnp.where(fee_free, most + 1, branch)
-    return lax.switch(branch, branches, reserves)
+    if len(choices) > 1:
+        branch = functools.reduce(operator.add, [s * 3**q for q, s in enumerate(states)])
+    else:
+        branch = functools.reduce(operator.or_, [s > 0 for s in states]).astype(int)
+    branch = jnp.where(both | fee_free, len(branches) - 1, branch)
+    return lax.switch(branch, branches, reserves, fees_due)
 
 
 def previous_weights(weights: Array) -> Array:
@@ -185,9 +221,8 @@ def tfmm_fee_reserves(
 
     def minute(reserves: Array, row) -> tuple[Array, Array]:
         w_before, w, p = row
-        for stage_weights in (w_before, w):
-            reserves, fee = half_step(reserves, stage_weights, p, costs, settings, fee_free)
-            reserves = reserves - fee
+        reserves, _ = half_step(reserves, w_before, p, costs, settings, fee_free)
+        reserves, _ = half_step(reserves, w, p, costs, settings, fee_free)
         return reserves, reserves
 
     rows = (previous_weights(weights), weights, prices)
@@ -202,14 +237,14 @@ def _tfmm_dynamic(weights, prices, initial_reserves, settings, dynamic: DynamicI
         reserves, lp_before = carry
         w_before, w, p, costs, trade, lp = row
         reserves = jnp.where(lp != lp_before, reserves * lp / lp_before, reserves)
-        fee_free = costs.gamma == 1.0
-        reserves, fee = half_step(reserves, w_before, p, costs, settings, fee_free)
+        fee_free, due = costs.gamma == 1.0, jnp.zeros_like(reserves)
+        reserves, due = half_step(reserves, w_before, p, costs, settings, fee_free, due)
         if trade is not None:
             swap = arbitrage.g3m_swap(reserves, w, trade, costs.gamma)
             reserves = reserves + swap
-            fee = fee + arbitrage.protocol_fee(swap, costs.gamma, settings.protocol_fee_split)
-        reserves, fee_b = half_step(reserves, w, p, costs, settings, fee_free)
-        reserves = reserves - (fee + fee_b)
+            due = due + arbitrage.protocol_fee(swap, costs.gamma, settings.protocol_fee_split)
+        reserves, due = half_step(reserves, w, p, costs, settings, fee_free, due)
+        reserves = reserves - due
         return (reserves, lp), reserves
 
     costs = dynamic_costs(dynamic, settings, length)
@@ -232,18 +267,19 @@ def balancer_fee_reserves(
     plain = settings._replace(noise_trader_ratio=0.0, protocol_fee_split=0.0)
     if dynamic is None:
         costs = static_costs(plain)
-        scanned, trades, fee_free = None, None, plain.fees == 0
+        scanned, trades = None, None
+    elif dynamic.lp_supply is not None:
+        raise ValueError("balancer pools take no LP supply series")
     else:
-        if dynamic.lp_supply is not None:
-            raise ValueError("balancer pools take no LP supply series")
         scanned, trades = dynamic_costs(dynamic, plain, prices.shape[0]), dynamic.trades
 
     def minute(reserves: Array, row) -> tuple[Array, Array]:
         p, minute_costs, trade = row
-        cost, free = (costs, fee_free) if minute_costs is None else (minute_costs, None)
-        if free is None:
-            free = cost.gamma == 1.0
-        reserves, _ = half_step(reserves, weights, p, cost, plain, free, log_form=False)
+        if minute_costs is None:
+            cost, fee_free = costs, plain.fees == 0
+        else:
+            cost, fee_free = minute_costs, minute_costs.gamma == 1.0
+        reserves, _ = half_step(reserves, weights, p, cost, plain, fee_free, log_form=False)
         if trade is not None:
             reserves = reserves + arbitrage.g3m_swap(reserves, weights, trade, cost.gamma)
         return reserves, reserves

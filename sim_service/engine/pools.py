@@ -14,7 +14,8 @@ from typing import Any, ClassVar, Mapping
 import jax.numpy as jnp
 from jax import Array
 
-from sim_service.engine import parameters, rules, schema, simulation, weights
+from sim_service import parameters
+from sim_service.engine import rules, schema, simulation, weights
 from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
 
 Params = Mapping[str, Array]

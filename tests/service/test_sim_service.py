@@ -11,8 +11,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from client._generated.quantamm.v1 import simulation_pb2 as sim_pb2
 from client.tensors import from_tensor, to_tensor
+from sim_service import parameters
 from sim_service.data.device import bundled_dataset
-from sim_service.engine import parameters, simulation
+from sim_service.engine import simulation
 from sim_service.engine.windows import plan_window
 from tests.service.conftest import S1_START, parameter_set, s1_fingerprint
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from client._generated.quantamm.v1 import simulation_pb2, training_pb2
-from sim_service.engine import parameters as engine_parameters
+from sim_service import parameters as engine_parameters
 from tests.train.conftest import gradient_request, optuna_request
 from train_service import checkpoints, gradient, parameters, search, search_space, tracker, windows
 from train_service.errors import RequestError, SimulationError
@@ -24,19 +24,6 @@ ENGINE_KEYS = {"memory_length_days": "initial_memory_length",
                **{key: f"initial_{key}" for key in ("k_per_day", "weights_logits",
                                                     "log_amplitude", "raw_width",
                                                     "raw_exponents", "pre_exp_scaling")}}
-
-
-@pytest.mark.parametrize("days, chunk, lamb, logit", [
-    (10, 1440, 0.680360711885157, 0.755429980824),
-    (10, 60, 0.984933761242677, 4.180117994737),
-    (30, 1440, 0.883747605303189, 2.028407863710),
-    (365, 1440, 0.990076220832141, 4.602848117654),
-    (0.5, 1440, 0.002584031044949, -5.955817303419),
-])
-def test_memory_days_to_lambda_matches_the_specification_vectors(days, chunk, lamb, logit):
-    days = np.array(days)
-    assert parameters.memory_days_to_lamb(days, chunk) == pytest.approx(lamb, abs=1e-12)
-    assert parameters.memory_days_to_logit_lamb(days, chunk) == pytest.approx(logit, abs=1e-9)
 
 
 @pytest.mark.parametrize("rule", ["momentum", "anti_momentum", "power_channel",

@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim_service.engine import parameters, pools, rules, simulation
+from sim_service import parameters
+from sim_service.engine import pools, rules, simulation
 
 N_ASSETS = 3
 CHUNK = 60

@@ -3,8 +3,13 @@
 import numpy as np
 import pytest
 
-from sim_service.engine import parameters, pools, schema, transforms, windows
-from sim_service.engine.fingerprint import FingerprintError, fill_defaults, sorted_tokens
+from sim_service import parameters
+from sim_service.engine import pools, schema, transforms, windows
+from sim_service.engine.fingerprint import (
+    FingerprintError,
+    fill_defaults,
+    sorted_tokens,
+)
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,7 @@
 """Initial parameter sets and conversions from human units (days, k per day) to engine params.
 
+NumPy only (no JAX), so the training service shares it without importing the engine.
+
 Parameter sets are dicts of NumPy arrays with a leading set axis: ``[n_parameter_sets, n]``.
 Set 0 is the canonical initial value; sets 1.. get noise (``gaussian``, ``sobol``, ``lhs``,
 ``centered_lhs``) in the internal space. Keys follow the reference's order, which fixes the order
@@ -13,10 +15,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from scipy.stats import norm, qmc
 
-from sim_service.engine.transforms import (
-    inverse_squareplus,
-    memory_days_to_logit_lamb,
-)
+from sim_service.units import inverse_squareplus, memory_days_to_logit_lamb
 
 NOISE_METHODS = ("gaussian", "sobol", "lhs", "centered_lhs")
 UNPERTURBED_KEYS = frozenset({"initial_weights_logits", "subsidary_params"})
@@ -100,20 +99,20 @@ def base_parameters(
     raise ValueError(f"unknown rule {rule!r}")
 
 
-def add_noise(
-    params: dict[str, np.ndarray], method: str, scale: float = 1.0, seed: int = 0
+def perturb(
+    params: dict[str, np.ndarray], keys: list[str], method: str, scale: float = 1.0, seed: int = 0
 ) -> dict[str, np.ndarray]:
-    """Perturb sets 1.. of every key except the initial-weight logits (a new dict).
+    """Sets 1.. of ``keys`` plus ``scale`` times noise; set 0 stays the canonical start (a new dict).
 
-    ``gaussian``: ``scale * N(0, 1)`` per entry, drawn key by key in dict order from
+    ``gaussian``: N(0, 1) per entry, drawn key by key in the given order from
     ``RandomState(seed)`` (the reference's legacy global generator seeded with ``seed``).
-    ``sobol``/``lhs``/``centered_lhs``: one low-discrepancy design over all perturbed entries,
-    clipped to [1e-6, 1 - 1e-6], mapped through the normal quantile, times ``scale``.
+    ``sobol``/``lhs``/``centered_lhs``: one low-discrepancy design over all perturbed entries
+    (Sobol scrambled, its first point skipped), clipped to [1e-6, 1 - 1e-6], mapped through the
+    normal quantile.
     """
     if method not in NOISE_METHODS:
         raise ValueError(f"noise must be one of {', '.join(NOISE_METHODS)}, got {method!r}")
     noisy = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
-    keys = [key for key in noisy if key not in UNPERTURBED_KEYS]
     n_sets = next(iter(noisy.values())).shape[0] if noisy else 0
     if n_sets <= 1 or not keys:
         return noisy
@@ -129,11 +128,17 @@ def add_noise(
     else:
         sampler = qmc.LatinHypercube(d=sum(sizes), scramble=method == "lhs", seed=seed)
     points = norm.ppf(np.clip(sampler.random(n_sets - 1), 1e-6, 1 - 1e-6)) * scale
-    offset = 0
-    for key, size in zip(keys, sizes, strict=True):
-        noisy[key][1:] += points[:, offset : offset + size].reshape(noisy[key][1:].shape)
-        offset += size
+    bounds = np.cumsum([0, *sizes])
+    for key, low, high in zip(keys, bounds[:-1], bounds[1:], strict=True):
+        noisy[key][1:] += points[:, low:high].reshape(noisy[key][1:].shape)
     return noisy
+
+
+def add_noise(
+    params: dict[str, np.ndarray], method: str, scale: float = 1.0, seed: int = 0
+) -> dict[str, np.ndarray]:
+    """``perturb`` every key except the initial-weight logits, in dict order."""
+    return perturb(params, [k for k in params if k not in UNPERTURBED_KEYS], method, scale, seed)
 
 
 def init_base_parameters(
