@@ -1,13 +1,16 @@
 """Arbitrage of a G3M pool with fees: one half-step's trade, its gate and its side effects.
 
 Spec 6.4-6.6 and 6.10. Shapes: reserves, weights, prices [n] (token units, fractions, quote
-currency per token); ``gamma`` = 1 - swap fee (scalar). A trade is the pool's reserve change [n]
-(positive = paid into the pool). ``S = n (n - 1)`` pair signatures, ``P = n (n - 1) / 2`` pairs.
+currency per token); ``gamma`` = 1 - swap fee (scalar: a Python float or a traced value). A trade
+is the pool's reserve change [n] (positive = paid into the pool). ``S = n (n - 1)`` pair
+signatures, ``P = n (n - 1) / 2`` token pairs.
 
 Bit-level agreement with the reference depends on the floating-point operation order of the
-pair trade (spec 6.5, numerical note): powers are element-wise ``x ** w`` followed by products
-taken left to right, and every product or sum that the reference takes over entries that are
-exactly 1 or 0 is taken here over the remaining entries only (which rounds identically).
+pair trade (spec 6.5, numerical note): element-wise powers ``x ** w`` followed by products taken
+left to right, ``gamma^-1`` as a power, and divisions by broadcast quantities as multiplications
+by their reciprocal (what XLA makes of the reference's code). Products and sums that the
+reference takes over entries that are exactly 1 or 0 are taken over the other entries only,
+which rounds identically. Validity (b) has no tolerance.
 """
 
 from __future__ import annotations
@@ -17,14 +20,18 @@ import itertools
 import operator
 from typing import NamedTuple
 
+import jax
 import jax.numpy as jnp
 import numpy as np
-from jax import Array
+from jax import Array, lax
 
 from sim_service.engine.reserves import asset_sum
 
-
+# Relative margin by which validity (b) must certainly fail for a signature to be skipped.
 SKIP_MARGIN = 1e-12
+# Pairs up to which every (pair, direction) choice gets its own compiled branch (3**P of
+# them); with more pairs (n > 3 assets) a half-step that might trade evaluates all signatures.
+MAX_BRANCH_PAIRS = 3
 
 
 class Signatures(NamedTuple):
@@ -37,13 +44,11 @@ class Signatures(NamedTuple):
 class Candidate(NamedTuple):
     """The optimal trade of one signature on the token pair (a, b), a < b (spec 6.5).
 
-    ``a_in`` (bool, static or traced) tells whether a is the token paid in. The amounts are
-    reserve changes in token units, zero when the signature is invalid; ``profit`` is the
-    arbitrageur's -(trade . p), -0.0 when invalid.
+    The amounts are reserve changes in token units, zero when the signature is invalid;
+    ``profit`` is the arbitrageur's -(trade . p), -0.0 when invalid. Scalars.
     """
 
     pair: tuple[int, int]
-    a_in: Array | bool
     amount_a: Array
     amount_b: Array
     profit: Array
@@ -79,7 +84,8 @@ def pair_candidate(
     pair: tuple[int, int],
     a_in: Array | bool,
 ) -> Candidate:
-    """The optimal trade of a signature on ``pair`` and its validity (spec 6.5).
+    """The optimal trade of the signature on ``pair`` whose token paid in is a if ``a_in``
+    (a Python or traced bool) else b, and its validity (spec 6.5).
 
     Works on scalars so that XLA fuses it into few kernels. The reference's products over
     entries that are exactly 1 (inactive tokens) and its sums over zeros are taken over the
@@ -99,7 +105,7 @@ def pair_candidate(
     ratio_out = (hat_out * (1.0 / p_out)) ** (1.0 - w_out * inv_total)
     others_in = (p_out / hat_out) ** hat_out
     others_out = (p_in / (hat_in * gamma)) ** hat_in
-    d_in = gamma**-1.0 * ((invariant * ratio_in) * others_in - r_in)
+    d_in = inverse(gamma) * ((invariant * ratio_in) * others_in - r_in)
     d_out = (invariant * ratio_out) * others_out - r_out
     after_in = (r_in + d_in * jnp.where(d_in > 0.0, gamma, 1.0)) ** w_in
     after_out = (r_out + d_out * jnp.where(d_out > 0.0, gamma, 1.0)) ** w_out
@@ -111,7 +117,7 @@ def pair_candidate(
     valid &= functools.reduce(operator.mul, factors) >= functools.reduce(operator.mul, base)
     d_in, d_out = jnp.where(valid, d_in, 0.0), jnp.where(valid, d_out, 0.0)
     amount_a, amount_b = jnp.where(a_in, d_in, d_out), jnp.where(a_in, d_out, d_in)
-    return Candidate(pair, a_in, amount_a, amount_b, -(d_in * p_in + d_out * p_out))
+    return Candidate(pair, amount_a, amount_b, -(d_in * p_in + d_out * p_out))
 
 
 def best_trade(candidates: list[Candidate], n_assets: int, others_invalid: bool) -> Array:
@@ -165,6 +171,68 @@ def pair_states(
         states.append(a_in * 1 + b_in * 2)
         both.append(a_in & b_in)
     return states, functools.reduce(operator.or_, both)
+
+
+def pair_choices(n_pairs: int) -> list[tuple[int, ...]]:
+    """Per-pair states (0: no possible signature, 1: a in, 2: b in); choice m holds m's base-3
+    digits. Only the all-zero choice when there are more than MAX_BRANCH_PAIRS pairs."""
+    if n_pairs > MAX_BRANCH_PAIRS:
+        return [(0,) * n_pairs]
+    return [tuple(m // 3**q % 3 for q in range(n_pairs)) for m in range(3**n_pairs)]
+
+
+def chosen_pair_trade(
+    reserves: Array, weights: Array, prices: Array, gamma, choice: tuple[int, ...]
+) -> Array:
+    """The best trade [n] among the signatures of ``choice`` (``pair_choices``); the other
+    signatures are invalid."""
+    n_assets = reserves.shape[-1]
+    found = [
+        pair_candidate(reserves, weights, prices, gamma, pair, a_in=state == 1)
+        for pair, state in zip(pairs(n_assets), choice)
+        if state
+    ]
+    if not found:
+        return jnp.zeros_like(reserves)
+    return best_trade(found, n_assets, others_invalid=True)
+
+
+@functools.partial(jax.custom_jvp, nondiff_argnums=(3,))
+def pair_trade(reserves: Array, weights: Array, prices: Array, gamma) -> Array:
+    """``optimal_pair_trade``, evaluating only the signatures that might be valid.
+
+    Each set of possible signatures (``pair_states``) has its own compiled branch, working on
+    scalars so that XLA fuses it into a few kernels; the derivative is that of
+    ``optimal_pair_trade`` (the same function). Under ``vmap`` every branch runs.
+    """
+    n_pairs = len(pairs(reserves.shape[-1]))
+    states, both = pair_states(reserves, weights, prices, gamma)
+    choices = pair_choices(n_pairs)
+    branches = [functools.partial(chosen_pair_trade, gamma=gamma, choice=c) for c in choices]
+    branches.append(functools.partial(optimal_pair_trade, gamma=gamma))
+    if len(choices) > 1:
+        branch = functools.reduce(operator.add, [s * 3**q for q, s in enumerate(states)])
+    else:
+        branch = functools.reduce(operator.or_, [s > 0 for s in states]).astype(int)
+    branch = jnp.where(both, len(branches) - 1, branch)
+    return lax.switch(branch, branches, reserves, weights, prices)
+
+
+@pair_trade.defjvp
+def _pair_trade_jvp(gamma, primals, tangents):
+    def all_signatures(reserves, weights, prices):
+        return optimal_pair_trade(reserves, weights, prices, gamma)
+
+    return pair_trade(*primals, gamma), jax.jvp(all_signatures, primals, tangents)[1]
+
+
+def inverse(gamma: Array | float) -> Array | float:
+    """gamma^-1 as the power the reference evaluates (glibc ``pow``), not 1 / gamma: they differ
+    in the last bit for some fees (e.g. 0.002). The traced exponent keeps XLA from rewriting
+    the power as a division."""
+    if isinstance(gamma, float):
+        return gamma**-1.0
+    return gamma ** (gamma * 0.0 - 1.0)
 
 
 def zero_fee_trade(reserves: Array, weights: Array, prices: Array, log_form: bool = True) -> Array:
