@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import statistics
-import time
-from typing import Callable
 
 import jax
 import jax.numpy as jnp
+from timing import median_ms  # bench/ is on sys.path when run
 
 from sim_service.data import bundled_minute_prices
 from sim_service.engine import simulation
@@ -28,18 +26,6 @@ PARAMS = {
     "logit_delta_lamb": jnp.zeros(3),
     "initial_weights_logits": jnp.zeros(3),
 }
-
-
-def median_ms(fn: Callable[[], object], repeats: int) -> float:
-    """Median wall time in ms of ``fn`` (blocked until ready), after two warm-up calls."""
-    for _ in range(2):
-        jax.block_until_ready(fn())
-    times = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        jax.block_until_ready(fn())
-        times.append((time.perf_counter() - begin) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:
@@ -73,7 +59,8 @@ def main() -> None:
     print(f"device: {jax.devices()[0].platform} ({jax.devices()[0].device_kind}), "
           f"{plan.bout_length - 1} minutes x 3 assets, median of {args.repeats}")
     for label, fn in rows:
-        print(f"{label:<45} {median_ms(fn, args.repeats):9.2f} ms")
+        blocking = lambda fn=fn: jax.block_until_ready(fn())  # noqa: E731
+        print(f"{label:<45} {median_ms(blocking, args.repeats):9.2f} ms")
 
 
 if __name__ == "__main__":

@@ -8,14 +8,13 @@ whole year; (b) 4 sets x 8 windows of 60 days (a training step).
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import grpc
 import jax
 import jax.numpy as jnp
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
+from timing import median_ms  # bench/ is on sys.path when run
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.tensors import to_tensor
@@ -27,17 +26,6 @@ from sim_service.server import create_server
 
 START, END = 1672531200, 1704067200  # 2023-01-01, 2024-01-01 UTC
 START_ROW, END_ROW = 833_760, 1_359_360
-
-
-def median_ms(fn, repeats: int) -> float:
-    for _ in range(2):
-        fn()
-    times = []
-    for _ in range(repeats):
-        begin = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - begin) * 1000)
-    return statistics.median(times)
 
 
 def main() -> None:

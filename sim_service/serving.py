@@ -3,6 +3,7 @@ mapping, health checking, reflection and graceful shutdown. No engine imports.""
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import threading
 import time
@@ -45,11 +46,12 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                 log.info("request_refused", method=method, code=mapped.code.name, error=str(mapped))
                 context.abort(mapped.code, str(mapped))
 
-            def unary(request, context):
+            @contextlib.contextmanager
+            def observed(context: grpc.ServicerContext):
                 with structlog.contextvars.bound_contextvars(request_id=request_id):
                     started = time.perf_counter()
                     try:
-                        return call(request, context)
+                        yield
                     except Exception as error:  # noqa: BLE001 (mapped or INTERNAL)
                         if isinstance(error, grpc.RpcError) or context.code() is not None:
                             raise
@@ -58,18 +60,13 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                         log.info("request", method=method,
                                  ms=round((time.perf_counter() - started) * 1000, 2))
 
+            def unary(request, context):
+                with observed(context):
+                    return call(request, context)
+
             def stream(request, context):
-                with structlog.contextvars.bound_contextvars(request_id=request_id):
-                    started = time.perf_counter()
-                    try:
-                        yield from call(request, context)
-                    except Exception as error:  # noqa: BLE001
-                        if isinstance(error, grpc.RpcError) or context.code() is not None:
-                            raise
-                        fail(error, context)
-                    finally:
-                        log.info("request", method=method,
-                                 ms=round((time.perf_counter() - started) * 1000, 2))
+                with observed(context):
+                    yield from call(request, context)
 
             return stream if streaming_response else unary
 
