@@ -18,7 +18,7 @@ from sim_service import parameters
 from sim_service.data.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import metrics, pools, schema, simulation, weights, windows
-from sim_service.engine.fingerprint import fill_defaults
+from sim_service.fingerprint import fill_defaults
 from sim_service.errors import RequestError, as_request_error, invalid, not_found
 
 # proto field -> reference fingerprint key

@@ -20,7 +20,7 @@ from sim_service.data.loaders import load_price_folder
 from sim_service.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
 from sim_service.engine.fee_reserves import DynamicInputs
-from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
+from sim_service.fingerprint import fill_defaults, sorted_tokens
 from sim_service.engine.windows import MS_PER_MINUTE
 
 log = structlog.get_logger(__name__)

@@ -16,7 +16,7 @@ from jax import Array
 
 from sim_service import parameters
 from sim_service.engine import rules, schema, simulation, weights
-from sim_service.engine.fingerprint import fill_defaults, sorted_tokens
+from sim_service.fingerprint import fill_defaults, sorted_tokens
 
 Params = Mapping[str, Array]
 

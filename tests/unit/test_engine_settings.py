@@ -5,7 +5,7 @@ import pytest
 
 from sim_service import parameters
 from sim_service.engine import pools, schema, transforms, windows
-from sim_service.engine.fingerprint import (
+from sim_service.fingerprint import (
     FingerprintError,
     fill_defaults,
     sorted_tokens,
