@@ -70,6 +70,7 @@ def rule_info(rule: str) -> types_pb2.RuleInfo:
         params=specs,
         dynamic_weights=rule in rules.TFMM_RULES,
         outputs_weights=rule in rules.WEIGHT_RULES,
+        has_readouts=rule in rules.GRADIENT_RULES,
     )
 
 

@@ -141,18 +141,20 @@ class ParamSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., initial: _Optional[_Iterable[float]] = ..., optuna: _Optional[_Union[OptunaRange, _Mapping]] = ..., transform: _Optional[str] = ..., description: _Optional[str] = ..., trainable: _Optional[bool] = ...) -> None: ...
 
 class RuleInfo(_message.Message):
-    __slots__ = ("name", "description", "params", "dynamic_weights", "outputs_weights")
+    __slots__ = ("name", "description", "params", "dynamic_weights", "outputs_weights", "has_readouts")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     DYNAMIC_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    HAS_READOUTS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     params: _containers.RepeatedCompositeFieldContainer[ParamSpec]
     dynamic_weights: bool
     outputs_weights: bool
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamSpec, _Mapping]]] = ..., dynamic_weights: _Optional[bool] = ..., outputs_weights: _Optional[bool] = ...) -> None: ...
+    has_readouts: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamSpec, _Mapping]]] = ..., dynamic_weights: _Optional[bool] = ..., outputs_weights: _Optional[bool] = ..., has_readouts: _Optional[bool] = ...) -> None: ...
 
 class DatasetInfo(_message.Message):
     __slots__ = ("name", "tokens", "first_minute", "last_minute", "n_minutes", "source")
