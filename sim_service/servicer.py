@@ -161,6 +161,8 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             final_value_usd=float(out["final_value"]),
             initial_reserves=to_tensor(np.asarray(out["reserves"][0])),
             final_reserves=to_tensor(np.asarray(out["final_reserves"])),
+            final_weights=to_tensor(np.asarray(out["weights"][-1])),
+            final_prices=to_tensor(np.asarray(out["prices"][-1])),
             metrics={"objective": float(objective), **_float_metrics(report)},
             warnings=list(run.plan.warnings),
         )

@@ -97,7 +97,7 @@ class SimulateRequest(_message.Message):
     def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameters: _Optional[_Union[_types_pb2.ParameterSet, _Mapping]] = ..., stride_minutes: _Optional[int] = ..., max_rows_per_message: _Optional[int] = ...) -> None: ...
 
 class SimulationSummary(_message.Message):
-    __slots__ = ("tokens", "first_minute", "n_minutes", "stride_minutes", "n_rows", "final_value_usd", "initial_reserves", "final_reserves", "metrics", "rule_outputs", "warnings")
+    __slots__ = ("tokens", "first_minute", "n_minutes", "stride_minutes", "n_rows", "final_value_usd", "initial_reserves", "final_reserves", "metrics", "rule_outputs", "warnings", "final_weights", "final_prices")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -116,6 +116,8 @@ class SimulationSummary(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     RULE_OUTPUTS_FIELD_NUMBER: _ClassVar[int]
     WARNINGS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
+    FINAL_PRICES_FIELD_NUMBER: _ClassVar[int]
     tokens: _containers.RepeatedScalarFieldContainer[str]
     first_minute: _timestamp_pb2.Timestamp
     n_minutes: int
@@ -127,7 +129,9 @@ class SimulationSummary(_message.Message):
     metrics: _containers.ScalarMap[str, float]
     rule_outputs: _types_pb2.Tensor
     warnings: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, tokens: _Optional[_Iterable[str]] = ..., first_minute: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., n_minutes: _Optional[int] = ..., stride_minutes: _Optional[int] = ..., n_rows: _Optional[int] = ..., final_value_usd: _Optional[float] = ..., initial_reserves: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., final_reserves: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., rule_outputs: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ...) -> None: ...
+    final_weights: _types_pb2.Tensor
+    final_prices: _types_pb2.Tensor
+    def __init__(self, tokens: _Optional[_Iterable[str]] = ..., first_minute: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., n_minutes: _Optional[int] = ..., stride_minutes: _Optional[int] = ..., n_rows: _Optional[int] = ..., final_value_usd: _Optional[float] = ..., initial_reserves: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., final_reserves: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., rule_outputs: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., warnings: _Optional[_Iterable[str]] = ..., final_weights: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., final_prices: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ...) -> None: ...
 
 class SimulationChunk(_message.Message):
     __slots__ = ("first_row", "weights", "reserves", "values", "prices")
