@@ -189,8 +189,10 @@ DEFAULT_RUN_FINGERPRINT: dict[str, Any] = {
 # Keys the reference accepts in a fingerprint although they have no default.
 OPTIONAL_KEYS: dict[tuple[str, ...], frozenset[str]] = {
     (): frozenset({"evaluation_starts", "test_fraction", "alphabetic", "n_assets"}),
-    ("optimisation_settings",): frozenset({"per_param_noise_scale"}),
-    ("optimisation_settings", "optuna_settings"): frozenset({"output_dir"}),
+    # eval_every is ours: train/validation metrics every k gradient steps (the reference: 1).
+    ("optimisation_settings",): frozenset({"per_param_noise_scale", "eval_every"}),
+    # The training guide's Optuna example sets "method" here rather than one level up.
+    ("optimisation_settings", "optuna_settings"): frozenset({"output_dir", "method"}),
     ("optimisation_settings", "bfgs_settings"): frozenset({"memory_budget"}),
 }
 
@@ -239,6 +241,11 @@ def _fill(given: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str
 def fill_defaults(run_fingerprint: Mapping[str, Any]) -> dict[str, Any]:
     """A complete copy of ``run_fingerprint``: defaults filled recursively, keys checked."""
     filled = _fill(run_fingerprint, DEFAULT_RUN_FINGERPRINT, ())
+    if run_fingerprint.get("weight_interpolation_period") is None:
+        # The training guide's example sets chunk_period 60 alone; the reference would then fail
+        # (1440 > 60). Unset, the interpolation spans at most one chunk.
+        filled["weight_interpolation_period"] = min(filled["weight_interpolation_period"],
+                                                    filled["chunk_period"])
     if filled["weight_interpolation_period"] > filled["chunk_period"]:
         raise FingerprintError(
             "weight_interpolation_period",

@@ -125,7 +125,15 @@ def test_fingerprint_rejects_misspelt_keys_with_the_valid_ones():
     with pytest.raises(FingerprintError, match="optimisation_settings.base_learning_rate"):
         fill_defaults({"optimisation_settings": {"base_learning_rate": 0.1}})
     with pytest.raises(FingerprintError, match="weight_interpolation_period"):
-        fill_defaults({"chunk_period": 60})
+        fill_defaults({"chunk_period": 60, "weight_interpolation_period": 1440})
+
+
+def test_unset_interpolation_period_spans_at_most_one_chunk():
+    """The training guide sets chunk_period 60 alone: interpolation then spans the chunk."""
+    assert fill_defaults({"chunk_period": 60})["weight_interpolation_period"] == 60
+    assert fill_defaults({"chunk_period": 2880})["weight_interpolation_period"] == 1440
+    assert fill_defaults({"chunk_period": 60, "weight_interpolation_period": 30})[
+        "weight_interpolation_period"] == 30
 
 
 def test_tokens_are_sorted_alphabetically():
