@@ -45,6 +45,8 @@ class SimulationResult:
       reserves: [rows, n] token units.
       prices: [rows, n] USD per token.
       final_value: value at the last simulated minute, USD.
+      initial_reserves, final_reserves, final_weights, final_prices: [n] at the first / last
+        simulated minute.
       metrics: the configured objective (``objective``) and slice metrics of the window.
       rule_outputs: [chunks - 1, n] raw rule outputs over burn-in + window (TFMM rules), or None.
     """
@@ -59,9 +61,22 @@ class SimulationResult:
     final_value: float
     initial_reserves: np.ndarray
     final_reserves: np.ndarray
+    final_weights: np.ndarray
+    final_prices: np.ndarray
     metrics: dict[str, float]
     rule_outputs: np.ndarray | None
     warnings: list[str]
+
+    @property
+    def hodl_values(self) -> np.ndarray:
+        """[rows] USD value of holding the initial reserves instead."""
+        return self.prices @ self.initial_reserves
+
+    @property
+    def unix_ms(self) -> np.ndarray:
+        """[rows] time of each row, unix milliseconds."""
+        first = int(self.first_minute.timestamp()) * 1000
+        return first + np.arange(len(self.values), dtype=np.int64) * self.stride_minutes * 60_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -181,6 +196,11 @@ class SimClient(ServiceClient):
         response = self.call(self.stub.ListDatasets, simulation_pb2.ListDatasetsRequest())
         return [dataset_info(d) for d in response.datasets]
 
+    def get_dataset(self, name: str) -> DatasetInfo:
+        """One dataset's description (NotFoundError when the server has none of that name)."""
+        request = simulation_pb2.GetDatasetRequest(name=name)
+        return dataset_info(self.call(self.stub.GetDataset, request).dataset)
+
     def register_dataset(self, name: str, directory: str, tokens: Sequence[str]) -> DatasetInfo:
         request = simulation_pb2.RegisterDatasetRequest(name=name, directory=directory,
                                                         tokens=list(tokens))
@@ -232,11 +252,27 @@ class SimClient(ServiceClient):
             final_value=summary.final_value_usd,
             initial_reserves=from_tensor(summary.initial_reserves),
             final_reserves=from_tensor(summary.final_reserves),
+            final_weights=from_tensor(summary.final_weights),
+            final_prices=from_tensor(summary.final_prices),
             metrics=dict(summary.metrics),
             rule_outputs=from_tensor(summary.rule_outputs) if summary.HasField("rule_outputs")
             else None,
             warnings=list(summary.warnings),
         )
+
+    def readouts(
+        self,
+        fingerprint: Fingerprint,
+        parameters: Mapping[str, Any] | None = None,
+        dataset: str = "default",
+    ) -> dict[str, np.ndarray]:
+        """Estimator internals of a momentum-family rule (``RuleInfo.has_readouts``): name ->
+        [chunks, n] (``gradients``, ``ewma``, ``running_a``) per chunk of the window."""
+        request = simulation_pb2.GetReadoutsRequest(
+            dataset=dataset, fingerprint=as_fingerprint(fingerprint),
+            parameters=as_parameter_set(parameters or {}))
+        response = self.call(self.stub.GetReadouts, request)
+        return {key: from_tensor(value, key) for key, value in response.readouts.items()}
 
     def evaluate(
         self,
