@@ -25,6 +25,7 @@ import structlog
 log = structlog.get_logger(__name__)
 SIM_ENV, TRAIN_ENV = "QUANTAMM_SIM_ADDRESS", "QUANTAMM_TRAIN_ADDRESS"
 START_TIMEOUT_SECONDS = 180.0
+LOOPBACK_ANY_PORT = ("--host", "127.0.0.1", "--port", "0")
 
 
 def cache_dir() -> pathlib.Path:
@@ -34,21 +35,25 @@ def cache_dir() -> pathlib.Path:
 
 
 class ServiceProcess:
-    """A service (``python -m <module> --port 0 ...``) in a child process.
+    """A service (``python -m <module> ARGS``) in a child process.
 
-    The child's JSON log lines go to ``log_path``; the port is read from its ``<module>_started``
-    line. ``stop()`` asks for a graceful shutdown (SIGTERM) and kills after ``grace_seconds``.
+    The child's JSON log lines go to ``log_path`` (stderr when None); the port is read from its
+    ``<module>_started`` line. ``stop()`` asks for a graceful shutdown (SIGTERM) and kills after
+    ``grace_seconds``.
     """
 
-    def __init__(self, module: str, args: Sequence[str], log_path: pathlib.Path,
+    def __init__(self, module: str, args: Sequence[str], log_path: pathlib.Path | None = None,
                  env: dict[str, str] | None = None) -> None:
         self.module = module
         self.port: int | None = None
         self._started = threading.Event()
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = log_path.open("a", encoding="utf-8")
+        if log_path is None:
+            self._log = sys.stderr
+        else:
+            log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._log = log_path.open("a", encoding="utf-8")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", module, "--host", "127.0.0.1", "--port", "0", *args],
+            [sys.executable, "-m", module, *args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})}, start_new_session=True)
         threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True).start()
@@ -71,7 +76,7 @@ class ServiceProcess:
         if not self._started.wait(timeout) or self.port is None:
             self.stop()
             raise RuntimeError(f"{self.module} did not start (exit code {self.process.poll()}); "
-                               f"see {self._log.name}")
+                               f"see its log ({self._log.name})")
         return self.address
 
     def stop(self, grace_seconds: float = 20.0) -> None:
@@ -82,7 +87,8 @@ class ServiceProcess:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-        self._log.close()
+        if self._log is not sys.stderr:
+            self._log.close()
 
 
 @dataclasses.dataclass
@@ -107,15 +113,17 @@ def _start_missing(sim_address: str | None, train_address: str | None,
     folder = cache_dir() / "embedded"
     if sim_address is None:
         if _embedded.sim is None:
-            _embedded.sim = ServiceProcess("sim_service", ["--cache-dir", str(cache_dir())],
-                                           folder / "sim_service.log")
+            _embedded.sim = ServiceProcess(
+                "sim_service", [*LOOPBACK_ANY_PORT, "--cache-dir", str(cache_dir())],
+                folder / "sim_service.log")
             log.info("embedded_service_starting", service="sim_service")
         sim_address = _embedded.sim.wait_started()
     if need_train and train_address is None:
         if _embedded.train is None:
             _embedded.train = ServiceProcess(
                 "train_service",
-                ["--sim-address", sim_address, "--store", f"sqlite:///{folder / 'train.sqlite'}"],
+                [*LOOPBACK_ANY_PORT, "--sim-address", sim_address,
+                 "--store", f"sqlite:///{folder / 'train.sqlite'}"],
                 folder / "train_service.log")
             log.info("embedded_service_starting", service="train_service")
         train_address = _embedded.train.wait_started()
