@@ -10,7 +10,7 @@ import structlog
 
 def configure(json: bool = True, level: str = "INFO") -> None:
     """Route structlog (and stdlib logging) to stderr as JSON or key=value lines."""
-    renderer = structlog.processors.JSONRenderer() if json else structlog.dev.KeyValueRenderer(
+    renderer = structlog.processors.JSONRenderer() if json else structlog.processors.KeyValueRenderer(
         key_order=["timestamp", "level", "event"]
     )
     structlog.configure(
