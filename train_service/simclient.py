@@ -4,6 +4,10 @@ A failed attempt moves straight on to the next replica; after every replica fail
 client waits (0.2 s, doubling) before the next round. Only transport failures are retried
 (UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it hung). Every other
 status is the simulator's answer to the request and is raised at once as ``SimulationError``.
+
+Every channel uses gRPC's ``round_robin`` load balancing, so one target that resolves to several
+replicas (a Kubernetes headless Service, ``dns:///quantamm-sim-headless:50051``, or
+``ipv4:127.0.0.1:5001,127.0.0.1:5002``) spreads its calls over all of them.
 """
 
 from __future__ import annotations
@@ -22,10 +26,14 @@ from train_service.errors import SimulationError, invalid
 log = structlog.get_logger(__name__)
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 MIB = 1024 * 1024
+MULTI_ADDRESS_SCHEMES = ("ipv4:", "ipv6:")  # gRPC targets that list addresses themselves
 
 
 def parse_addresses(text: str) -> list[str]:
-    """'host:port,host:port' -> ['host:port', ...] (blank entries dropped)."""
+    """'host:port,host:port' -> ['host:port', ...] (blank entries dropped); an 'ipv4:' or 'ipv6:'
+    target keeps its comma-separated address list as one target (one balanced channel)."""
+    if text.strip().startswith(MULTI_ADDRESS_SCHEMES):
+        return [text.strip()]
     addresses = [part.strip() for part in text.split(",") if part.strip()]
     if not addresses:
         raise invalid("sim_address", "give at least one sim_service address HOST:PORT")
@@ -51,7 +59,8 @@ class SimClient:
         max_message_mib: int = 64,
     ) -> None:
         options = [("grpc.max_send_message_length", max_message_mib * MIB),
-                   ("grpc.max_receive_message_length", max_message_mib * MIB)]
+                   ("grpc.max_receive_message_length", max_message_mib * MIB),
+                   ("grpc.lb_policy_name", "round_robin")]
         self.addresses = list(addresses)
         self._channels = [grpc.insecure_channel(a, options=options) for a in self.addresses]
         self._stubs = [simulation_pb2_grpc.SimulationServiceStub(c) for c in self._channels]
