@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 test: $(STAMP)
 	$(PY) -m pytest -q
 
-## make run: simulate a momentum pool on the bundled data and print a summary
+## make run: train a BTC/ETH/USDC momentum pool on the bundled data (services started in the
+## background), print progress and train/validation/test metrics, plot to out/demo.png
 run: $(STAMP)
-	$(PY) -m sim_service.engine.demo
+	$(VENV)/bin/quantamm train examples/momentum_btc_eth_usdc.toml --report-every 5 --plot out/demo.png
 
 ## make bench: time the engine's hot paths
 bench: $(STAMP)

@@ -102,11 +102,11 @@ def _json_default(value: Any) -> Any:
 def metric_table(periods: dict[str, dict[str, float]], names: Sequence[str]) -> list[str]:
     """Rows ``metric  train  validation  test`` for the periods that have values."""
     shown = {period: values for period, values in periods.items() if values}
-    header = f"{'metric':<30}" + "".join(f"{p:>14}" for p in shown)
+    header = f"{'metric':<38}" + "".join(f"{p:>14}" for p in shown)
     rows = [header]
     for name in names:
         cells = "".join(f"{values.get(name, float('nan')):>14.6g}" for values in shown.values())
-        rows.append(f"{name:<30}{cells}")
+        rows.append(f"{name:<38}{cells}")
     return rows
 
 
@@ -125,7 +125,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
         if args.plot:
             from client.plots import plot_run
             plot_run(run, args.plot, title=f"{filled['rule']} {'/'.join(run.tokens)}")
-    hodl = float(run.hodl_values[-1])
+    hodl = run.final_hodl_value
     document = {"tokens": run.tokens, "final_value": run.final_value, "hodl_value": hodl,
                 "final_weights": run.final_weights, "metrics": run.metrics,
                 "warnings": run.warnings, "plot": args.plot}
@@ -153,7 +153,7 @@ class ProgressBar:
         if progress is None:
             return
         self.bar.total = progress.total_iterations or None
-        self.bar.n = progress.iteration
+        self.bar.n = min(progress.iteration + 1, progress.total_iterations)  # iterations from 0
         self.bar.set_postfix(state=update.state, objective=f"{progress.objective:.4g}",
                              validation=f"{progress.validation_metric:.4g}",
                              best=f"{progress.best_metric:.4g}", refresh=False)
@@ -163,10 +163,17 @@ class ProgressBar:
         self.bar.close()
 
 
+def full_job_id(trainer: TrainClient, text: str) -> str:
+    """A job id from a unique prefix of one (as the progress bar shows)."""
+    matches = [job.job_id for job in trainer.list(page_size=1000) if job.job_id.startswith(text)]
+    return matches[0] if len(matches) == 1 else text  # none or ambiguous: the server says so
+
+
 def follow(trainer: TrainClient, job_id: str, quiet: bool) -> TrainingJob:
     """Watch a job to its end with a progress bar (none when ``quiet``)."""
     if quiet:
         return trainer.wait(job_id)
+    print(f"job {job_id}", file=sys.stderr)
     bar = ProgressBar(job_id)
     try:
         return trainer.wait(job_id, bar)
@@ -202,12 +209,10 @@ def plot_job(job: TrainingJob, sim: SimClient, path: str) -> pathlib.Path:
     """The chosen parameters simulated over train (+ test) period, as a PNG."""
     from client.plots import plot_run
     fp = dict(job.fingerprint)
-    split = fp["endDateString"]
-    if fp.get("endTestDateString"):
-        fp["endDateString"] = fp["endTestDateString"]
+    split, test_end = fp["endDateString"], fp.pop("endTestDateString", None)
+    fp["endDateString"] = test_end or split
     run = sim.simulate(fp, job.result.best_parameters, job.dataset, stride_minutes=stride_for(fp))
-    markers = [(dt.datetime.fromisoformat(split), "test period")] if split != fp[
-        "endDateString"] else []
+    markers = [(dt.datetime.fromisoformat(split), "test period")] if test_end else []
     return plot_run(run, path, title=f"trained {fp['rule']} {'/'.join(run.tokens)} "
                     f"(job {job.job_id[:8]})", markers=markers)
 
@@ -233,13 +238,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_watch(args: argparse.Namespace) -> int:
     with sim_client(args.sim_address) as sim, \
             train_client(args.sim_address, args.train_address) as trainer:
-        return report_job(args, follow(trainer, args.job_id, args.json), sim)
+        return report_job(args, follow(trainer, full_job_id(trainer, args.job_id), args.json), sim)
 
 
 def cmd_result(args: argparse.Namespace) -> int:
     with sim_client(args.sim_address) as sim, \
             train_client(args.sim_address, args.train_address) as trainer:
-        return report_job(args, trainer.get(args.job_id), sim)
+        return report_job(args, trainer.get(full_job_id(trainer, args.job_id)), sim)
 
 
 def cmd_jobs(args: argparse.Namespace) -> int:
@@ -254,7 +259,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 def cmd_cancel(args: argparse.Namespace) -> int:
     with train_client(args.sim_address, args.train_address) as trainer:
-        job = trainer.cancel(args.job_id)
+        job = trainer.cancel(full_job_id(trainer, args.job_id))
     emit(args, {"job_id": job.job_id, "state": job.state}, [f"job {job.job_id} {job.state}"])
     return 0
 

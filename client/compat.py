@@ -151,7 +151,7 @@ def do_run_on_historic_data(
     with sim_client(sim_address) as sim:
         dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
         test_fp = {**fp, "startDateString": fp["endDateString"],
-                   "endDateString": fp["endTestDateString"]}
+                   "endDateString": fp["endTestDateString"], "endTestDateString": None}
         results = []
         for param_set in param_sets:
             result = result_dict(sim, fp, param_set, sim.simulate(fp, param_set, dataset),

@@ -40,9 +40,9 @@ def plot_run(
     bottom.plot(times, run.hodl_values, label="HODL (initial reserves)", linewidth=1.0,
                 linestyle="--")
     bottom.set_ylabel("value (USD)")
-    final_ratio = run.values[-1] / run.hodl_values[-1] - 1
-    bottom.set_title(f"pool value {run.values[-1]:,.0f} USD vs HODL {run.hodl_values[-1]:,.0f} "
-                     f"USD ({final_ratio:+.2%})", fontsize=10)
+    hodl = run.final_hodl_value
+    bottom.set_title(f"final pool value {run.final_value:,.0f} USD vs HODL {hodl:,.0f} USD "
+                     f"({run.final_value / hodl - 1:+.2%})", fontsize=10)
     for axis in (top, bottom):
         for moment, label in markers:
             axis.axvline(moment, color="black", linewidth=0.8, linestyle=":")

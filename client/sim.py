@@ -73,6 +73,11 @@ class SimulationResult:
         return self.prices @ self.initial_reserves
 
     @property
+    def final_hodl_value(self) -> float:
+        """USD value of the initial reserves at the last simulated minute."""
+        return float(self.final_prices @ self.initial_reserves)
+
+    @property
     def unix_ms(self) -> np.ndarray:
         """[rows] time of each row, unix milliseconds."""
         first = int(self.first_minute.timestamp()) * 1000

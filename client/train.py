@@ -183,7 +183,7 @@ def start_request(
     ``settings``. Unknown keys raise ``FingerprintError`` listing the valid ones."""
     if isinstance(run_fingerprint, Mapping):
         filled = fill_defaults(run_fingerprint)
-        settings = settings or to_training_settings(filled, run_fingerprint, report_every)
+        settings = settings or to_training_settings(filled, report_every)
     elif settings is None:
         raise ValueError("settings: required with a RunFingerprint proto")
     return training_pb2.StartJobRequest(

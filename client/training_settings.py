@@ -69,7 +69,7 @@ def method_of(fp: Mapping[str, Any]) -> str:
     return method
 
 
-def _optuna(settings: Mapping[str, Any], given: Mapping[str, Any]) -> training_pb2.OptunaSettings:
+def _optuna(settings: Mapping[str, Any]) -> training_pb2.OptunaSettings:
     defaults = DEFAULT_RUN_FINGERPRINT["optimisation_settings"]["optuna_settings"]
     # output_dir: where the reference writes study files; the service keeps studies in its store.
     handled = {*OPTUNA_KEYS, "early_stopping", "parameter_config", "storage", "method",
@@ -81,10 +81,12 @@ def _optuna(settings: Mapping[str, Any], given: Mapping[str, Any]) -> training_p
     )
     if settings["storage"].get("url"):
         message.storage_url = settings["storage"]["url"]
-    # Only the ranges the user gave: the service's defaults are the reference's.
-    for name, entry in (given.get("parameter_config") or {}).items():
-        message.parameter_config[name].CopyFrom(training_pb2.ParameterRange(
-            **{k: v for k, v in entry.items() if v is not None}))
+    # Only ranges that differ from the defaults: the service applies the reference's defaults
+    # itself, to the parameters of the rule at hand.
+    for name, entry in settings["parameter_config"].items():
+        if entry != defaults["parameter_config"].get(name):
+            message.parameter_config[name].CopyFrom(training_pb2.ParameterRange(
+                **{k: v for k, v in entry.items() if v is not None}))
     return message
 
 
@@ -98,26 +100,20 @@ def _initial_values(fp: Mapping[str, Any]) -> training_pb2.InitialValues:
 
 
 def to_training_settings(
-    fp: Mapping[str, Any], given: Mapping[str, Any] | None = None, report_every: int | None = None
+    fp: Mapping[str, Any], report_every: int | None = None
 ) -> training_pb2.TrainingSettings:
-    """TrainingSettings from a defaults-filled fingerprint ``fp``.
-
-    Args:
-      fp: the fingerprint after ``sim_service.fingerprint.fill_defaults``.
-      given: the user's fingerprint before filling (for ``parameter_config``, whose defaults
-        the service applies itself).
-      report_every: iterations (or trials) between progress events (``iterations_per_print``).
-    """
+    """TrainingSettings from a defaults-filled fingerprint ``fp``
+    (``sim_service.fingerprint.fill_defaults``); ``report_every``: iterations (or trials)
+    between progress events (``iterations_per_print``)."""
     settings = fp["optimisation_settings"]
     defaults = DEFAULT_RUN_FINGERPRINT["optimisation_settings"]
     _check_unsupported(settings, defaults, {*GRADIENT_KEYS, *COMMON_KEYS, *HANDLED},
                        "optimisation_settings")
-    given_optuna = ((given or {}).get("optimisation_settings") or {}).get("optuna_settings") or {}
     message = training_pb2.TrainingSettings(
         method=METHODS[method_of(fp)],
         gradient_descent=training_pb2.GradientDescentSettings(
             **{key: settings[key] for key in GRADIENT_KEYS if settings.get(key) is not None}),
-        optuna=_optuna(settings["optuna_settings"], given_optuna),
+        optuna=_optuna(settings["optuna_settings"]),
         bout_offset_minutes=int(fp["bout_offset"]),
         initial_values=_initial_values(fp),
         **{field: settings[key] for key, field in COMMON_KEYS.items()},

@@ -1,0 +1,158 @@
+"""The seeds' functions over the services: same keys, defaults and numbers as the reference."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from client import (FingerprintError, TrainClient, do_run_on_historic_data, fill_defaults,
+                    train_on_historic_data)
+from client.training_settings import to_training_settings
+from client._generated.quantamm.v1 import training_pb2
+from tests.client.conftest import guide_fingerprint
+
+S1_VECTOR = "S1"
+
+
+def vector_case(vectors_dir, name: str) -> tuple[dict, dict, np.lib.npyio.NpzFile]:
+    vector = np.load(vectors_dir / f"{name}.npz")
+    params = {k.removeprefix("param_"): vector[k] for k in vector.files if k.startswith("param_")}
+    return json.loads(str(vector["run_fingerprint_json"])), params, vector
+
+
+def test_do_run_through_embedded_services_reproduces_vector_s1(embedded_only, vectors_dir):
+    fingerprint, params, vector = vector_case(vectors_dir, S1_VECTOR)
+    result = do_run_on_historic_data(fingerprint, params)
+    minutes = vector["sample_minute_idx"]
+    assert result["final_value"] == pytest.approx(float(vector["final_value"]), rel=1e-9)
+    np.testing.assert_allclose(result["weights"][minutes], vector["weights_sampled_f64"],
+                               rtol=0, atol=1e-10)
+    np.testing.assert_allclose(result["value"][minutes], vector["values_sampled"], rtol=1e-9)
+    np.testing.assert_allclose(result["rule_outputs"], vector["rule_outputs"], rtol=1e-9,
+                               atol=1e-14)
+    assert set(result["readouts"]) >= {"ewma", "gradients"}
+    np.testing.assert_allclose(result["hodl_value"],
+                               result["prices"] @ result["reserves"][0], rtol=1e-12)
+    assert result["final_weights"] == pytest.approx(result["weights"][-1], abs=1e-15)
+
+
+def test_do_run_low_data_mode_and_test_period(embedded_only, vectors_dir):
+    fingerprint, params, _ = vector_case(vectors_dir, S1_VECTOR)
+    fingerprint = {**fingerprint, "endTestDateString": "2023-08-01 00:00:00"}
+    full = do_run_on_historic_data(fingerprint, params)
+    train, test = do_run_on_historic_data(fingerprint, params, do_test_period=True,
+                                          low_data_mode=True)
+    assert "value" not in train and "prices" not in test
+    assert train["final_value"] == full["final_value"]
+    assert test["bout_length"] == 31 * 1440 and test["initial_reserves"].shape == (3,)
+    assert test["initial_reserves"] @ test["initial_prices"] == pytest.approx(1e6, rel=1e-12)
+    with pytest.raises(ValueError, match="fees_df"):
+        do_run_on_historic_data(fingerprint, params, fees_df=object())
+
+
+def test_misspelt_keys_are_refused_with_the_valid_ones(embedded_only):
+    with pytest.raises(FingerprintError, match="did you mean 'chunk_period'") as info:
+        do_run_on_historic_data({**guide_fingerprint(), "chunk_perod": 60})
+    assert info.value.field == "chunk_perod"
+    assert "valid keys here:" in str(info.value) and "weight_interpolation_period" in str(
+        info.value)
+    fp = guide_fingerprint()
+    fp["optimisation_settings"] = {"n_iteration": 5}
+    with pytest.raises(FingerprintError, match="did you mean 'n_iterations'"):
+        train_on_historic_data(fp)
+
+
+def test_settings_the_service_lacks_are_refused_not_dropped():
+    fp = fill_defaults({**guide_fingerprint(), "optimisation_settings": {"use_swa": True}})
+    with pytest.raises(FingerprintError, match="optimisation_settings.use_swa"):
+        to_training_settings(fp)
+    fp = fill_defaults({**guide_fingerprint(), "optimisation_settings": {"method": "bfgs"}})
+    with pytest.raises(FingerprintError, match="optimisation_settings.method"):
+        to_training_settings(fp)
+
+
+def test_guide_keys_map_onto_training_settings():
+    fp = fill_defaults(guide_fingerprint())
+    fp["optimisation_settings"].update({"method": "gradient_descent", "optimiser": "adam",
+                                        "base_lr": 0.01, "batch_size": 16,
+                                        "n_parameter_sets": 4, "n_iterations": 10000,
+                                        "decay_lr_plateau": 200, "decay_lr_ratio": 0.8})
+    fp["optimisation_settings"]["optuna_settings"].update({
+        "n_trials": 100, "timeout": 7200,
+        "early_stopping": {"enabled": True, "patience": 100, "min_improvement": 0.001}})
+    fp["optimisation_settings"]["optuna_settings"]["parameter_config"]["memory_length"] = {
+        "low": 2, "high": 100, "log_scale": True, "scalar": True}
+    settings = to_training_settings(fp, report_every=100)
+    assert settings.method == training_pb2.TRAINING_METHOD_GRADIENT_DESCENT
+    gradient = settings.gradient_descent
+    assert (gradient.optimiser, gradient.base_lr, gradient.batch_size, gradient.n_iterations,
+            gradient.decay_lr_plateau, gradient.decay_lr_ratio) == ("adam", 0.01, 16, 10000,
+                                                                     200, 0.8)
+    assert settings.n_parameter_sets == 4 and settings.report_every == 100
+    assert settings.bout_offset_minutes == 10080 and settings.val_fraction == 0.2
+    assert settings.initial_values.memory_length_days == 10.0
+    assert settings.initial_values.k_per_day == 20.0
+    optuna = settings.optuna
+    assert (optuna.n_trials, optuna.timeout_seconds, optuna.early_stopping,
+            optuna.early_stopping_patience) == (100, 7200, True, 100)
+    # Only the range that differs from the defaults travels; the service fills the others.
+    assert list(optuna.parameter_config) == ["memory_length"]
+    assert optuna.parameter_config["memory_length"].high == 100
+    assert optuna.parameter_config["memory_length"].scalar
+    # The guide's Optuna example sets the method inside optuna_settings.
+    fp["optimisation_settings"]["optuna_settings"]["method"] = "optuna"
+    assert to_training_settings(fp).method == training_pb2.TRAINING_METHOD_OPTUNA
+
+
+def test_guide_gradient_descent_example_through_the_environment_addresses(via_environment):
+    """The training guide's gradient-descent example (fewer iterations), on services started
+    apart from the client and reached through QUANTAMM_SIM_ADDRESS / QUANTAMM_TRAIN_ADDRESS."""
+    fp = fill_defaults(guide_fingerprint())
+    fp["optimisation_settings"].update({"method": "gradient_descent", "optimiser": "adam",
+                                        "base_lr": 0.01, "batch_size": 4,
+                                        "n_parameter_sets": 2, "n_iterations": 12,
+                                        "decay_lr_plateau": 200, "decay_lr_ratio": 0.8})
+    params, metadata = train_on_historic_data(fp, iterations_per_print=4, verbose=False,
+                                              return_training_metadata=True)
+    assert set(params) == {"log_k", "logit_lamb", "logit_delta_lamb", "initial_weights_logits"}
+    assert all(np.shape(v) == (2,) and np.all(np.isfinite(v)) for v in params.values())
+    assert metadata["method"] == "gradient_descent"
+    assert metadata["selection_method"] == "best_val"
+    assert metadata["selection_metric"] == "daily_log_sharpe"
+    assert metadata["epochs_trained"] >= 12
+    for key in ("best_train_metrics", "best_val_metrics", "best_continuous_test_metrics"):
+        assert np.isfinite(metadata[key][0]["daily_log_sharpe"]), key
+    assert metadata["history"] and metadata["history"][-1]["iteration"] >= 11
+    # The job ran on the separately started training service, not an embedded one.
+    trainer = TrainClient(via_environment["train"].address)
+    job = trainer.get(metadata["run_location"])
+    assert job.state == "SUCCEEDED" and job.result.best_parameters.keys() == params.keys()
+    # The final state reported is that of the chosen parameters at the end of the training
+    # period: the same run through do_run_on_historic_data ends there too.
+    run = do_run_on_historic_data(fp, params, low_data_mode=True)
+    np.testing.assert_allclose(metadata["best_final_weights"], run["final_weights"], rtol=1e-12)
+    np.testing.assert_allclose(metadata["best_final_reserves"], run["final_reserves"],
+                               rtol=1e-12)
+    # Selection is by the validation metric: the chosen iteration has the best one seen.
+    validation = [event["validation_metric"] for event in metadata["history"]]
+    assert metadata["best_metric_value"] == pytest.approx(max(validation), rel=1e-12)
+
+
+def test_guide_optuna_example(via_environment):
+    """The guide's Optuna example, ``method`` inside ``optuna_settings`` as the guide writes it."""
+    fp = fill_defaults(guide_fingerprint())
+    fp["optimisation_settings"]["optuna_settings"].update({
+        "method": "optuna", "n_trials": 6, "n_jobs": 2, "timeout": 600, "n_startup_trials": 3,
+        "early_stopping": {"enabled": True, "patience": 100, "min_improvement": 0.001},
+        "parameter_config": {"memory_length": {"low": 2, "high": 100, "log_scale": True,
+                                               "scalar": False}},
+    })
+    params, metadata = train_on_historic_data(fp, verbose=False, return_training_metadata=True)
+    assert metadata["method"] == "optuna"
+    complete = [t for t in metadata["trials"] if t.state == "COMPLETE"]
+    assert len(complete) == 6
+    assert params is not None and set(params) >= {"log_k", "logit_lamb"}
+    best = max(complete, key=lambda t: t.values[0])
+    np.testing.assert_allclose(params["logit_lamb"], best.parameters["logit_lamb"])
