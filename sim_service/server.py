@@ -2,7 +2,9 @@
 
 Every flag also reads an environment variable (flag wins): QUANTAMM_SIM_PORT,
 QUANTAMM_DATA_DIR, QUANTAMM_CACHE_DIR, QUANTAMM_MAX_MESSAGE_MIB, QUANTAMM_SIM_WORKERS,
-QUANTAMM_MAX_EVALUATE_CELLS, QUANTAMM_LOG_LEVEL.
+QUANTAMM_MAX_REQUEST_CELLS (or QUANTAMM_MAX_EVALUATE_CELLS), QUANTAMM_MEMORY_BUDGET_MIB,
+QUANTAMM_MAX_CONCURRENT_RPCS, QUANTAMM_LOG_LEVEL, and access control: QUANTAMM_AUTH_TOKEN_FILE
+(or QUANTAMM_AUTH_TOKEN), QUANTAMM_TLS_CERT, QUANTAMM_TLS_KEY, QUANTAMM_TLS_CLIENT_CA.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc
 from sim_service import logs, serving
 from sim_service.datasets import DatasetRegistry
 from sim_service.errors import as_request_error
-from sim_service.servicer import SimulationServicer
+from sim_service.servicer import Limits, SimulationServicer
 
 log = structlog.get_logger(__name__)
 SERVICE_NAME = simulation_pb2.DESCRIPTOR.services_by_name["SimulationService"].full_name
@@ -39,9 +41,17 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-message-mib", type=int,
                         default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
     parser.add_argument("--workers", type=int, default=int(env("QUANTAMM_SIM_WORKERS", "8")))
-    parser.add_argument("--max-evaluate-cells", type=float,
-                        default=float(env("QUANTAMM_MAX_EVALUATE_CELLS", "4e9")),
-                        help="sets x windows x minutes x assets allowed in one Evaluate")
+    parser.add_argument("--max-request-cells", "--max-evaluate-cells", type=float,
+                        dest="max_request_cells",
+                        default=float(env("QUANTAMM_MAX_REQUEST_CELLS")
+                                      or env("QUANTAMM_MAX_EVALUATE_CELLS", "4e9")),
+                        help="parameter sets x windows x minutes x assets allowed in one call "
+                             "(any RPC); more: RESOURCE_EXHAUSTED [QUANTAMM_MAX_REQUEST_CELLS]")
+    parser.add_argument("--memory-budget-mib", type=float,
+                        default=float(env("QUANTAMM_MEMORY_BUDGET_MIB", "0")) or None,
+                        help="refuse a call whose estimated memory exceeds this (default: half "
+                             "the memory available at start) [QUANTAMM_MEMORY_BUDGET_MIB]")
+    serving.add_security_arguments(parser)
     parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -52,20 +62,24 @@ def create_server(
     data_dir: str | None = None,
     workers: int = 8,
     max_message_mib: int = 64,
-    max_evaluate_cells: float = 4e9,
+    max_request_cells: float = 4e9,
+    memory_budget_mib: float | None = None,
+    security: serving.Security = serving.Security(),
+    max_concurrent_rpcs: int | None = None,
 ) -> tuple[grpc.Server, serving.health.HealthServicer, int, SimulationServicer]:
     """A started simulation server and the port it listens on."""
-    servicer = SimulationServicer(DatasetRegistry(data_dir), max_evaluate_cells)
+    servicer = SimulationServicer(DatasetRegistry(data_dir),
+                                  Limits.of(max_request_cells, memory_budget_mib))
     server, health_servicer = serving.build_server(
         lambda s: simulation_pb2_grpc.add_SimulationServiceServicer_to_server(servicer, s),
         [SERVICE_NAME],
         as_request_error,
         workers=workers,
         max_message_mib=max_message_mib,
+        security=security,
+        max_concurrent_rpcs=max_concurrent_rpcs,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"could not bind {host}:{port}")
+    bound = serving.bind(server, host, port, security)
     server.start()
     return server, health_servicer, bound, servicer
 
@@ -84,10 +98,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.cache_dir:
         os.environ["QUANTAMM_CACHE_DIR"] = args.cache_dir
         enable_compilation_cache(args.cache_dir)
-    server, health_servicer, port, _ = create_server(
+    security = serving.security_from_args(args)
+    server, health_servicer, port, servicer = create_server(
         args.host, args.port, args.data_dir, args.workers, args.max_message_mib,
-        args.max_evaluate_cells,
+        args.max_request_cells, args.memory_budget_mib, security, args.max_concurrent_rpcs,
     )
     log.info("sim_service_started", port=port, data_dir=args.data_dir, cache_dir=args.cache_dir,
-             devices=[str(d) for d in jax.devices()])
+             devices=[str(d) for d in jax.devices()], **security.describe(),
+             max_request_cells=servicer.limits.max_cells,
+             memory_budget_mib=round(servicer.limits.memory_budget_bytes / serving.MIB))
     serving.serve_until_signalled(server, health_servicer)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import pathlib
 from typing import Iterator
 
 import grpc
+import jax
 import jax.numpy as jnp
 import numpy as np
 
@@ -90,12 +93,64 @@ def _float_metrics(values: dict) -> dict[str, float]:
     return {k: float(v) for k, v in values.items() if np.ndim(v) == 0}
 
 
+def default_memory_budget() -> float:
+    """Bytes one call may use: 3/4 of an accelerator's memory, else half of the host memory
+    available now (``MemAvailable``)."""
+    stats = jax.devices()[0].memory_stats() or {}
+    if stats.get("bytes_limit"):
+        return 0.75 * stats["bytes_limit"]
+    for line in pathlib.Path("/proc/meminfo").read_text().splitlines():
+        if line.startswith("MemAvailable:"):
+            return 0.5 * int(line.split()[1]) * 1024
+    raise OSError("no MemAvailable in /proc/meminfo; give --memory-budget-mib")
+
+
+@dataclasses.dataclass(frozen=True)
+class Limits:
+    """Per-call size limits: cells = parameter sets x windows x minutes x assets, and an
+    estimate of the call's peak memory (bytes per cell, measured on the engine, x cells)."""
+
+    max_cells: float = 4e9
+    memory_budget_bytes: float = math.inf
+    # Peak bytes per cell by kind of call, about twice the marginal peak RSS measured on CPU
+    # (float64): a full run keeps every [minutes, assets] series plus the protobuf copies
+    # (~150); an objective-only evaluation ~16; with reverse-mode gradients ~48; an uploaded
+    # dataset's blocks, host and device copies and log prices ~40.
+    bytes_per_cell: tuple[tuple[str, float], ...] = (
+        ("run", 320.0), ("evaluate", 32.0), ("gradient", 96.0), ("upload", 80.0))
+
+    @classmethod
+    def of(cls, max_cells: float = 4e9, memory_budget_mib: float | None = None) -> "Limits":
+        budget = memory_budget_mib * 1024**2 if memory_budget_mib else default_memory_budget()
+        return cls(max_cells, budget)
+
+    def check(self, field: str, sets: int, windows: int, minutes: int, assets: int,
+              kind: str = "run", sets_at_once: int | None = None) -> None:
+        """RESOURCE_EXHAUSTED naming ``field``, the limit and the request's size when the
+        call is over the cell limit or its memory estimate (``sets_at_once`` of the sets in
+        memory together; default all) is over the budget."""
+        cells = float(sets) * windows * minutes * assets
+        size = (f"{sets} sets x {windows} windows x {minutes} minutes x {assets} assets = "
+                f"{cells:.3g} cells")
+        if cells > self.max_cells:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, field,
+                               f"{size} exceeds this server's limit of {self.max_cells:.3g} "
+                               "cells per call (max_request_cells)")
+        per_cell = dict(self.bytes_per_cell)[kind]
+        need = cells * per_cell * (sets_at_once or sets) / max(sets, 1)
+        if need > self.memory_budget_bytes:
+            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, field,
+                               f"{size} needs about {need / 2**20:,.0f} MiB, over this "
+                               f"server's memory budget of {self.memory_budget_bytes / 2**20:,.0f}"
+                               " MiB per call (memory_budget_mib); split the call")
+
+
 class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
     """Thin translation between the API and the engine; state is the dataset registry."""
 
-    def __init__(self, registry: DatasetRegistry, max_evaluate_cells: float = 4e9) -> None:
+    def __init__(self, registry: DatasetRegistry, limits: Limits | None = None) -> None:
         self.registry = registry
-        self.max_evaluate_cells = max_evaluate_cells
+        self.limits = limits or Limits.of()
 
     def ListRules(self, request, context):
         return simulation_pb2.ListRulesResponse(rules=[rule_info(r) for r in simulation.RULES])
@@ -116,7 +171,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         )
 
     def UploadDataset(self, request_iterator, context):
-        header, blocks = None, []
+        header, blocks, rows = None, [], 0
         for index, message in enumerate(request_iterator):
             if message.HasField("header"):
                 if header is not None:
@@ -129,6 +184,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
                 if block.ndim != 2 or block.shape[1] != len(header.tokens):
                     raise invalid(f"requests[{index}].prices",
                                   f"must be [rows, {len(header.tokens)}], got {list(block.shape)}")
+                rows += block.shape[0]
+                self.limits.check(f"requests[{index}].prices", 1, 1, rows, block.shape[1],
+                                  "upload")
                 blocks.append(block.astype(np.float64))
         if header is None or not blocks:
             raise invalid("requests", "send a header and at least one block of prices")
@@ -141,6 +199,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
     def Simulate(self, request, context) -> Iterator[simulation_pb2.SimulateResponse]:
         ensure_time_left(context)
         run = resolve_run(self.registry, request.dataset, request.fingerprint)
+        self.limits.check("fingerprint", 1, 1, run.plan.n_rows, len(run.tokens))
         params = _single_set(run, request.parameters)
         stride = request.stride_minutes or 1
         row_bytes = 8 * (3 * len(run.tokens) + 1)  # weights, reserves, prices, value
@@ -183,7 +242,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if run.config.rule not in rules.GRADIENT_RULES:
             raise invalid("fingerprint.rule",
                           f"readouts exist for {', '.join(rules.GRADIENT_RULES)} only")
+        self.limits.check("fingerprint", 1, 1, run.plan.n_rows, len(run.tokens))
         params = _single_set(run, request.parameters)
+        ensure_time_left(context)
         readouts = simulation.readouts(params, run.prices, run.plan.start_index, run.config)
         first_chunk = (run.plan.start_index // run.config.chunk_period + 1) * run.config.chunk_period
         return simulation_pb2.GetReadoutsResponse(
@@ -203,13 +264,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if np.any(offsets < 0):
             raise invalid("window_start_offsets_minutes", "offsets must be >= 0 (no window "
                           "may start before fingerprint.start_time)")
-        n_sets, n_assets = len(request.parameter_sets), len(request.fingerprint.tokens)
-        cells = float(n_sets) * offsets.size * length * n_assets
-        if cells > self.max_evaluate_cells:
-            raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED, "parameter_sets",
-                               f"{n_sets} sets x {offsets.size} windows x {length} minutes x "
-                               f"{n_assets} assets exceeds this server's limit of "
-                               f"{self.max_evaluate_cells:.3g} cells per call")
+        self.limits.check("parameter_sets", len(request.parameter_sets), offsets.size, length,
+                          len(request.fingerprint.tokens),
+                          "gradient" if request.with_gradient else "evaluate")
         run = resolve_run(self.registry, request.dataset, request.fingerprint,
                           "endTestDateString", window_minutes=length)
         params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
@@ -239,6 +296,8 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
 
     def EvaluatePeriods(self, request, context):
         run = resolve_run(self.registry, request.dataset, request.fingerprint, "endTestDateString")
+        self.limits.check("parameter_sets", len(request.parameter_sets), 1, run.plan.n_rows,
+                          len(run.tokens), sets_at_once=1)  # sets run one after another
         params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
                                       "parameter_sets")
         n_minutes = run.config.n_minutes

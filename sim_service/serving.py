@@ -1,9 +1,15 @@
 """gRPC server plumbing shared by both services: request ids, structured access logs, error
-mapping, health checking, reflection and graceful shutdown. No engine imports."""
+mapping, malformed-request refusal, bearer-token auth, TLS, bounded concurrency, health
+checking, reflection and graceful shutdown. No engine imports."""
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import dataclasses
+import hmac
+import os
+import pathlib
 import signal
 import threading
 import time
@@ -16,10 +22,46 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from sim_service.errors import invalid
+
 log = structlog.get_logger(__name__)
 
 ErrorMapper = Callable[[Exception], Any]  # -> object with .code and str(), or None
 MIB = 1024 * 1024
+HEALTH_PREFIX = f"/{health.SERVICE_NAME}/"  # exempt from auth (probes carry no token)
+
+
+@dataclasses.dataclass(frozen=True)
+class Malformed:
+    """A request whose bytes did not parse as the method's message."""
+
+    error: str
+
+
+def _tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserializer`` that returns ``Malformed`` instead of raising (gRPC would answer
+    INTERNAL); the guarded handler turns it into INVALID_ARGUMENT."""
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception as error:  # noqa: BLE001 (DecodeError and friends)
+            return Malformed(f"{type(error).__name__}: {error}")
+
+    return parse
+
+
+def _parsed(request: Any, field: str) -> Any:
+    if isinstance(request, Malformed):
+        raise invalid(field, f"malformed protobuf bytes ({request.error})")
+    return request
+
+
+def _parsed_stream(requests: Iterable[Any]) -> Iterable[Any]:
+    for index, request in enumerate(requests):
+        yield _parsed(request, f"requests[{index}]")
 
 
 class ServiceInterceptor(grpc.ServerInterceptor):
@@ -60,23 +102,150 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                         log.info("request", method=method,
                                  ms=round((time.perf_counter() - started) * 1000, 2))
 
+            def parsed(request):
+                if handler.request_streaming:
+                    return _parsed_stream(request)
+                return _parsed(request, "request")
+
             def unary(request, context):
                 with observed(context):
-                    return call(request, context)
+                    return call(parsed(request), context)
 
             def stream(request, context):
                 with observed(context):
-                    yield from call(request, context)
+                    yield from call(parsed(request), context)
 
             return stream if streaming_response else unary
 
-        if handler.unary_unary:
-            return handler._replace(unary_unary=guard(handler.unary_unary, False))
-        if handler.unary_stream:
-            return handler._replace(unary_stream=guard(handler.unary_stream, True))
-        if handler.stream_unary:
-            return handler._replace(stream_unary=guard(handler.stream_unary, False))
-        return handler._replace(stream_stream=guard(handler.stream_stream, True))
+        tolerant = _tolerant(handler.request_deserializer)
+        return _replace_behaviour(handler, guard, request_deserializer=tolerant)
+
+
+def _replace_behaviour(handler: grpc.RpcMethodHandler, wrap: Callable[[Callable, bool], Callable],
+                       **changes: Any) -> grpc.RpcMethodHandler:
+    """``handler`` with its behaviour ``b`` replaced by ``wrap(b, streaming_response)``."""
+    for kind, streaming_response in (("unary_unary", False), ("unary_stream", True),
+                                     ("stream_unary", False), ("stream_stream", True)):
+        behaviour = getattr(handler, kind)
+        if behaviour:
+            return handler._replace(**{kind: wrap(behaviour, streaming_response)}, **changes)
+    raise ValueError("a method handler without behaviour")
+
+
+class AuthInterceptor(grpc.ServerInterceptor):
+    """Refuses calls without ``authorization: Bearer <token>`` (UNAUTHENTICATED); health checks
+    are exempt. The token is compared in constant time."""
+
+    def __init__(self, token: str) -> None:
+        self._expected = f"Bearer {token}".encode()
+
+    def intercept_service(self, continuation, handler_call_details):
+        handler = continuation(handler_call_details)
+        method = handler_call_details.method
+        if handler is None or method.startswith(HEALTH_PREFIX):
+            return handler
+        given = dict(handler_call_details.invocation_metadata or ()).get("authorization", "")
+        if hmac.compare_digest(str(given).encode(), self._expected):
+            return handler
+        reason = "missing" if not given else "wrong"
+
+        def deny(call: Callable, streaming_response: bool) -> Callable:
+            def refuse(request, context):
+                log.warning("request_unauthenticated", method=method, reason=reason)
+                context.abort(grpc.StatusCode.UNAUTHENTICATED,
+                              f"authorization: {reason} bearer token")
+
+            def refuse_stream(request, context):
+                refuse(request, context)
+                yield  # pragma: no cover (abort raised)
+
+            return refuse_stream if streaming_response else refuse
+
+        return _replace_behaviour(handler, deny)
+
+
+@dataclasses.dataclass(frozen=True)
+class Security:
+    """Access control of a server: a bearer token and PEM TLS material (mutual TLS when
+    ``tls_client_ca`` is given)."""
+
+    token: str | None = None
+    tls_cert: bytes | None = None
+    tls_key: bytes | None = None
+    tls_client_ca: bytes | None = None
+
+    def __post_init__(self) -> None:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls: give both the certificate and its key")
+        if self.tls_client_ca is not None and self.tls_cert is None:
+            raise ValueError("tls_client_ca: mutual TLS needs the server certificate and key")
+        if self.token is not None and not self.token.strip():
+            raise ValueError("token: empty")
+
+    def credentials(self) -> grpc.ServerCredentials | None:
+        """Server TLS credentials, or None for plaintext."""
+        if self.tls_cert is None:
+            return None
+        return grpc.ssl_server_credentials(
+            [(self.tls_key, self.tls_cert)], root_certificates=self.tls_client_ca,
+            require_client_auth=self.tls_client_ca is not None)
+
+    def interceptors(self) -> list[grpc.ServerInterceptor]:
+        return [AuthInterceptor(self.token)] if self.token else []
+
+    def describe(self) -> dict[str, bool]:
+        """What is on, for the start log (never the secrets)."""
+        return {"auth": bool(self.token), "tls": self.tls_cert is not None,
+                "mutual_tls": self.tls_client_ca is not None}
+
+
+def read_token(path: str | None, env_var: str = "QUANTAMM_AUTH_TOKEN") -> str | None:
+    """The bearer token from the file ``path`` (surrounding whitespace dropped), else from the
+    environment variable ``env_var``, else None (auth off)."""
+    token = pathlib.Path(path).read_text().strip() if path else os.environ.get(env_var)
+    if token is not None and not token.strip():
+        raise ValueError(f"auth token {'file ' + path if path else env_var} is empty")
+    return token.strip() if token else None
+
+
+def _read(path: str | None) -> bytes | None:
+    return pathlib.Path(path).read_bytes() if path else None
+
+
+def add_security_arguments(parser: argparse.ArgumentParser) -> None:
+    """--auth-token-file, --tls-cert, --tls-key, --tls-client-ca and --max-concurrent-rpcs."""
+    env = os.environ.get
+    parser.add_argument("--auth-token-file", default=env("QUANTAMM_AUTH_TOKEN_FILE"),
+                        help="require 'authorization: Bearer <token>' with the token in this "
+                             "file [QUANTAMM_AUTH_TOKEN_FILE; or the token itself in "
+                             "QUANTAMM_AUTH_TOKEN]; health checks are exempt")
+    parser.add_argument("--tls-cert", default=env("QUANTAMM_TLS_CERT"),
+                        help="PEM server certificate (chain): serve TLS only [QUANTAMM_TLS_CERT]")
+    parser.add_argument("--tls-key", default=env("QUANTAMM_TLS_KEY"),
+                        help="PEM private key of --tls-cert [QUANTAMM_TLS_KEY]")
+    parser.add_argument("--tls-client-ca", default=env("QUANTAMM_TLS_CLIENT_CA"),
+                        help="PEM CA of client certificates: mutual TLS [QUANTAMM_TLS_CLIENT_CA]")
+    parser.add_argument("--max-concurrent-rpcs", type=int,
+                        default=int(env("QUANTAMM_MAX_CONCURRENT_RPCS", "0")) or None,
+                        help="calls in flight or queued; more get RESOURCE_EXHAUSTED "
+                             "(default 8 x workers) [QUANTAMM_MAX_CONCURRENT_RPCS]")
+
+
+def security_from_args(args: argparse.Namespace) -> Security:
+    """The Security the parsed flags describe (files read now)."""
+    return Security(token=read_token(args.auth_token_file), tls_cert=_read(args.tls_cert),
+                    tls_key=_read(args.tls_key), tls_client_ca=_read(args.tls_client_ca))
+
+
+def bind(server: grpc.Server, host: str, port: int, security: Security) -> int:
+    """Listen on ``host:port`` (TLS when configured); the bound port."""
+    address = f"{host}:{port}"
+    credentials = security.credentials()
+    bound = (server.add_insecure_port(address) if credentials is None
+             else server.add_secure_port(address, credentials))
+    if bound == 0:
+        raise OSError(f"could not bind {address}")
+    return bound
 
 
 def build_server(
@@ -86,16 +255,22 @@ def build_server(
     workers: int = 8,
     max_message_mib: int = 64,
     extra_interceptors: Iterable[grpc.ServerInterceptor] = (),
+    security: Security = Security(),
+    max_concurrent_rpcs: int | None = None,
 ) -> tuple[grpc.Server, health.HealthServicer]:
-    """A server with the services ``register`` adds, health checking and reflection."""
+    """A server with the services ``register`` adds, health checking and reflection. At most
+    ``max_concurrent_rpcs`` calls (default ``8 * workers``) run or wait for a worker; more are
+    refused with RESOURCE_EXHAUSTED, so the queue stays bounded."""
     options = [
         ("grpc.max_send_message_length", max_message_mib * MIB),
         ("grpc.max_receive_message_length", max_message_mib * MIB),
     ]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
-        interceptors=[*extra_interceptors, ServiceInterceptor(map_error)],
+        interceptors=[ServiceInterceptor(map_error), *security.interceptors(),
+                      *extra_interceptors],
         options=options,
+        maximum_concurrent_rpcs=max_concurrent_rpcs or 8 * workers,
     )
     register(server)
     health_servicer = health.HealthServicer()

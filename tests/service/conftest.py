@@ -16,7 +16,7 @@ S1_START, S1_END = 1672531200, 1688169600  # 2023-01-01, 2023-07-01 UTC
 def sim_server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("data")
     server, _, port, servicer = create_server(host="127.0.0.1", port=0, data_dir=str(data_dir),
-                                              max_evaluate_cells=2e9)
+                                              max_request_cells=2e9)
     yield {"port": port, "servicer": servicer, "data_dir": data_dir}
     server.stop(0)
 

@@ -71,7 +71,9 @@ CASES = {
         dict(fingerprint=with_fields(start_time=Timestamp(seconds=1622505600))),
         grpc.StatusCode.INVALID_ARGUMENT, "fingerprint.start_time"),
     "interpolation longer than chunk": (
-        dict(fingerprint=with_fields(chunk_period_minutes=60)), grpc.StatusCode.INVALID_ARGUMENT,
+        dict(fingerprint=with_fields(chunk_period_minutes=60,
+                                     weight_interpolation_period_minutes=120)),
+        grpc.StatusCode.INVALID_ARGUMENT,
         "fingerprint.weight_interpolation_period_minutes"),
     "negative maximum change": (dict(fingerprint=with_fields(maximum_change_per_minute=-1.0)),
                                 grpc.StatusCode.INVALID_ARGUMENT,
