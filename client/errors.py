@@ -35,10 +35,26 @@ class UnavailableError(QuantAMMError):
     """The service could not be reached, after retries (UNAVAILABLE)."""
 
 
+class UnauthenticatedError(QuantAMMError):
+    """No bearer token, or a wrong one (UNAUTHENTICATED)."""
+
+
+class ResourceExhaustedError(QuantAMMError):
+    """The call is over a server limit (request size, memory budget, calls in flight); the
+    message names the limit and the request's size (RESOURCE_EXHAUSTED)."""
+
+
+class DeadlineExceededError(QuantAMMError):
+    """The call's deadline passed (DEADLINE_EXCEEDED)."""
+
+
 _BY_CODE = {
     grpc.StatusCode.INVALID_ARGUMENT: InvalidArgumentError,
     grpc.StatusCode.NOT_FOUND: NotFoundError,
     grpc.StatusCode.UNAVAILABLE: UnavailableError,
+    grpc.StatusCode.UNAUTHENTICATED: UnauthenticatedError,
+    grpc.StatusCode.RESOURCE_EXHAUSTED: ResourceExhaustedError,
+    grpc.StatusCode.DEADLINE_EXCEEDED: DeadlineExceededError,
 }
 
 
