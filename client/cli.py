@@ -127,7 +127,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             plot_run(run, args.plot, title=f"{filled['rule']} {'/'.join(run.tokens)}")
     hodl = run.final_hodl_value
     document = {"tokens": run.tokens, "final_value": run.final_value, "hodl_value": hodl,
-                "final_weights": run.final_weights, "metrics": run.metrics,
+                "final_weights": run.final_weights, "final_prices": run.final_prices,
+                "metrics": run.metrics,
                 "warnings": run.warnings, "plot": args.plot}
     emit(args, document, [
         f"{filled['rule']} pool {'/'.join(run.tokens)} {filled['startDateString']} .. "
