@@ -7,8 +7,11 @@ import grpc
 from sim_service import errors as shared
 from sim_service.errors import RequestError, failed_precondition, invalid, not_found
 
-__all__ = ["RequestError", "SimulationError", "as_request_error", "failed_precondition",
-           "invalid", "not_found"]
+__all__ = ["RequestError", "SimulationError", "StoreUnavailable", "as_request_error",
+           "failed_precondition", "invalid", "not_found"]
+# sim_service statuses that say it could not do the work now, not that the request is wrong
+SIM_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
+                             grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})
 
 
 class SimulationError(Exception):
@@ -19,9 +22,22 @@ class SimulationError(Exception):
         self.code = code
         self.details = details
 
+    @property
+    def unreachable(self) -> bool:
+        """sim_service could not be reached or refused this server (not the request)."""
+        return self.code in SIM_UNREACHABLE
+
+
+class StoreUnavailable(Exception):
+    """The job store stayed unreachable for the whole retry budget."""
+
 
 def as_request_error(error: Exception) -> RequestError | None:
-    """The status to answer with for ``error``, or None (an internal error)."""
+    """The status to answer with for ``error``, or None (an internal error). sim_service's
+    refusal of this server's own credentials is UNAVAILABLE, not the caller's UNAUTHENTICATED."""
     if isinstance(error, SimulationError):
-        return RequestError(error.code, "sim_service", error.details)
+        code = grpc.StatusCode.UNAVAILABLE if error.unreachable else error.code
+        return RequestError(code, "sim_service", error.details)
+    if isinstance(error, StoreUnavailable):
+        return RequestError(grpc.StatusCode.UNAVAILABLE, "job_store", str(error))
     return shared.as_request_error(error)

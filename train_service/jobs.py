@@ -7,19 +7,30 @@ written with the progress row in one transaction that replaces the previous one,
 iteration rewrites a growing file).
 A store belongs to one training server: on start it marks the jobs it left RUNNING as
 INTERRUPTED (studies, not job stores, are what several workers share).
+
+Every operation is one transaction, retried while the database is unreachable or locked (a
+restarting PostgreSQL, a busy SQLite file) for up to ``retry_seconds``; after that it raises
+``StoreUnavailable``.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
 import pathlib
 import time
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import sqlalchemy as sa
+import structlog
 
 from client._generated.quantamm.v1 import training_pb2
+from train_service.errors import StoreUnavailable
+
+log = structlog.get_logger(__name__)
+T = TypeVar("T")
+MAX_PAUSE_SECONDS = 2.0
 
 QUEUED = training_pb2.JOB_STATE_QUEUED
 RUNNING = training_pb2.JOB_STATE_RUNNING
@@ -80,7 +91,8 @@ def _engine(url: str) -> sa.Engine:
     path = sa.engine.make_url(url).database
     if path and path != ":memory:":
         pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
+    timeout = {} if "timeout" in sa.engine.make_url(url).query else {"timeout": 60}
+    engine = sa.create_engine(url, connect_args={"check_same_thread": False, **timeout})
 
     @sa.event.listens_for(engine, "connect")
     def _pragmas(connection, _record):  # WAL: readers do not block the writer
@@ -92,14 +104,52 @@ def _engine(url: str) -> sa.Engine:
     return engine
 
 
-class JobStore:
-    """Jobs, their progress, checkpoints and results in one RDB (thread-safe)."""
+def _transient(error: sa.exc.DBAPIError) -> bool:
+    """Whether ``error`` says the database is unreachable or busy (worth retrying)."""
+    return isinstance(error, sa.exc.OperationalError) or error.connection_invalidated
 
-    def __init__(self, url: str) -> None:
+
+def _retried(operation: Callable[..., T]) -> Callable[..., T]:
+    """``operation`` (one transaction) retried with backoff on transient database errors for
+    ``self.retry_seconds``, then ``StoreUnavailable``."""
+
+    @functools.wraps(operation)
+    def retrying(self: "JobStore", *args, **kwargs) -> T:
+        pause, started = 0.1, time.monotonic()
+        while True:
+            try:
+                return operation(self, *args, **kwargs)
+            except sa.exc.DBAPIError as error:
+                if not _transient(error):
+                    raise
+                waited = time.monotonic() - started
+                reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+                if waited >= self.retry_seconds:
+                    raise StoreUnavailable(f"job store unreachable for {waited:.0f} s "
+                                           f"({reason})") from error
+                log.warning("store_retry", operation=operation.__name__, error=reason,
+                            seconds=round(waited, 1))
+                time.sleep(pause)
+                pause = min(2 * pause, MAX_PAUSE_SECONDS)
+
+    return retrying
+
+
+class JobStore:
+    """Jobs, their progress, checkpoints and results in one RDB (thread-safe); operations are
+    retried while the database is unreachable for up to ``retry_seconds``."""
+
+    def __init__(self, url: str, retry_seconds: float = 30.0) -> None:
         self.url = url
+        self.retry_seconds = retry_seconds
         self._engine = _engine(url)
+        self._create_tables()
+
+    @_retried
+    def _create_tables(self) -> None:
         metadata.create_all(self._engine)
 
+    @_retried
     def create(self, job_id: str, request: bytes, display_name: str) -> None:
         now = time.time()
         with self._engine.begin() as db:
@@ -107,6 +157,7 @@ class JobStore:
                                             request=request, message="", created=now,
                                             updated=now))
 
+    @_retried
     def transition(self, job_id: str, from_states: Iterable[int], to_state: int,
                    message: str | None = None, result: bytes | None = None) -> bool:
         """Set the state (and message/result) iff the job is in one of ``from_states``."""
@@ -120,6 +171,7 @@ class JobStore:
                                  .where(jobs.c.state.in_(list(from_states))).values(**values))
         return changed.rowcount == 1
 
+    @_retried
     def save_progress(self, job_id: str, progress: bytes, checkpoint: bytes | None = None,
                       iteration: int | None = None) -> None:
         """Store the latest progress, and a checkpoint at ``iteration`` (replacing older ones)
@@ -133,6 +185,7 @@ class JobStore:
                 db.execute(checkpoints.insert().values(job_id=job_id, iteration=iteration,
                                                        blob=checkpoint, created=now))
 
+    @_retried
     def latest_checkpoint(self, job_id: str) -> bytes | None:
         with self._engine.connect() as db:
             row = db.execute(sa.select(checkpoints.c.blob)
@@ -140,11 +193,13 @@ class JobStore:
                              .order_by(checkpoints.c.iteration.desc()).limit(1)).first()
         return row.blob if row else None
 
+    @_retried
     def get(self, job_id: str) -> JobRecord | None:
         with self._engine.connect() as db:
             row = db.execute(sa.select(jobs).where(jobs.c.id == job_id)).first()
         return JobRecord(**row._mapping) if row else None
 
+    @_retried
     def list(self, state: int = 0, limit: int = 100) -> list[JobRecord]:
         """Jobs, newest first (only ``state`` when non-zero)."""
         query = sa.select(jobs).order_by(jobs.c.created.desc(), jobs.c.id).limit(limit)
@@ -153,6 +208,7 @@ class JobStore:
         with self._engine.connect() as db:
             return [JobRecord(**row._mapping) for row in db.execute(query)]
 
+    @_retried
     def ids_in(self, state: int) -> list[str]:
         with self._engine.connect() as db:
             return list(db.execute(sa.select(jobs.c.id).where(jobs.c.state == state)

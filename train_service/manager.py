@@ -9,6 +9,9 @@
 - Shutdown flags every running job; each saves a checkpoint and ends INTERRUPTED. On start,
   jobs left RUNNING by a server that died are marked INTERRUPTED and queued ones re-queued;
   ResumeJob continues an interrupted job from its latest checkpoint.
+- A job whose sim_service stays unreachable, or whose store does, past the retry budgets ends
+  INTERRUPTED with the reason (ResumeJob continues it); if even that cannot be recorded, the
+  store keeps it RUNNING and the next server start marks it INTERRUPTED.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from train_service import gradient, jobs, search
 from train_service.errors import (
     RequestError,
     SimulationError,
+    StoreUnavailable,
     failed_precondition,
     invalid,
     not_found,
@@ -44,6 +48,7 @@ WATCH_POLL_SECONDS = 1.0
 INTERRUPTED_BY_RESTART = ("the training server stopped while this job ran; ResumeJob "
                           "continues it from its last checkpoint")
 INTERRUPTED_BY_SHUTDOWN = "the training server shut down; ResumeJob continues this job"
+RESUMABLE = "; ResumeJob continues this job from its last checkpoint"
 
 
 @dataclasses.dataclass
@@ -213,9 +218,14 @@ class JobManager:
         with structlog.contextvars.bound_contextvars(job_id=job_id):
             log.info("job_started", resume=resume)
             state, message, result = self._execute(job_id, live, resume)
-            self.store.transition(job_id, [jobs.RUNNING], state, message,
-                                  result.SerializeToString() if result else None)
-            log.info("job_ended", state=training_pb2.JobState.Name(state), message=message)
+            try:
+                self.store.transition(job_id, [jobs.RUNNING], state, message,
+                                      result.SerializeToString() if result else None)
+                log.info("job_ended", state=training_pb2.JobState.Name(state), message=message)
+            except StoreUnavailable as error:  # left RUNNING: the next start interrupts it
+                log.error("job_end_unrecorded", state=training_pb2.JobState.Name(state),
+                          error=str(error))
+                state = jobs.INTERRUPTED
         self._end(job_id, state)
 
     def _execute(self, job_id: str, live: LiveJob,
@@ -230,7 +240,15 @@ class JobManager:
             if live.cancel.is_set():
                 return training_pb2.JOB_STATE_CANCELLED, "cancelled by request", None
             return jobs.INTERRUPTED, INTERRUPTED_BY_SHUTDOWN, None
-        except (RequestError, SimulationError, TrainingFailed) as error:
+        except SimulationError as error:
+            if error.unreachable:
+                log.warning("job_interrupted", error=str(error))
+                return jobs.INTERRUPTED, f"{error}{RESUMABLE}", None
+            return training_pb2.JOB_STATE_FAILED, str(error), None
+        except StoreUnavailable as error:
+            log.warning("job_interrupted", error=str(error))
+            return jobs.INTERRUPTED, f"{error}{RESUMABLE}", None
+        except (RequestError, TrainingFailed) as error:
             return training_pb2.JOB_STATE_FAILED, str(error), None
         except Exception as error:  # noqa: BLE001 (a job's failure must not kill the worker)
             log.exception("job_failed", seconds=round(time.monotonic() - started, 3))

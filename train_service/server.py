@@ -5,7 +5,11 @@ Every flag also reads an environment variable (flag wins): QUANTAMM_TRAIN_PORT,
 QUANTAMM_TRAIN_HOST, QUANTAMM_SIM_ADDRESS, QUANTAMM_TRAIN_STORE (default
 ``sqlite:///$QUANTAMM_CACHE_DIR/train.sqlite``, ``~/.cache/quantamm`` when unset),
 QUANTAMM_TRAIN_MAX_JOBS, QUANTAMM_TRAIN_WORKERS, QUANTAMM_SIM_TIMEOUT_SECONDS,
-QUANTAMM_MAX_MESSAGE_MIB, QUANTAMM_LOG_LEVEL.
+QUANTAMM_SIM_RETRY_SECONDS, QUANTAMM_STORE_RETRY_SECONDS, QUANTAMM_MAX_MESSAGE_MIB,
+QUANTAMM_MAX_CONCURRENT_RPCS, QUANTAMM_LOG_LEVEL; access control as sim_service
+(QUANTAMM_AUTH_TOKEN_FILE or QUANTAMM_AUTH_TOKEN, QUANTAMM_TLS_CERT, QUANTAMM_TLS_KEY,
+QUANTAMM_TLS_CLIENT_CA; the same token goes to sim_service) and TLS to sim_service:
+QUANTAMM_SIM_TLS_CA, QUANTAMM_SIM_TLS_CLIENT_CERT, QUANTAMM_SIM_TLS_CLIENT_KEY.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import structlog
 from grpc_health.v1 import health
 
 from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
+from client.sim import TLSConfig
 from sim_service import logs, serving
 from train_service import jobs
 from train_service.errors import as_request_error
@@ -49,10 +54,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--sim-timeout-seconds", type=float,
                         default=float(env("QUANTAMM_SIM_TIMEOUT_SECONDS", "600")),
                         help="deadline of one call to sim_service (retried on another replica)")
+    parser.add_argument("--sim-retry-seconds", type=float,
+                        default=float(env("QUANTAMM_SIM_RETRY_SECONDS", "60")),
+                        help="keep retrying an unreachable sim_service this long; then the job "
+                             "ends INTERRUPTED (ResumeJob continues it)")
+    parser.add_argument("--store-retry-seconds", type=float,
+                        default=float(env("QUANTAMM_STORE_RETRY_SECONDS", "30")),
+                        help="keep retrying an unreachable job store this long")
     parser.add_argument("--max-message-mib", type=int,
                         default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
     parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
+    serving.add_security_arguments(parser)
+    for name, what in (("ca", "CA that signed sim_service's certificate: TLS to sim_service"),
+                       ("client-cert", "client certificate for mutual TLS to sim_service"),
+                       ("client-key", "key of --sim-tls-client-cert")):
+        variable = "QUANTAMM_SIM_TLS_" + name.upper().replace("-", "_")
+        parser.add_argument(f"--sim-tls-{name}", default=env(variable),
+                            help=f"PEM {what} [{variable}]")
     return parser.parse_args(argv)
+
+
+def sim_tls_from_args(args: argparse.Namespace) -> TLSConfig | None:
+    """TLS settings for the calls to sim_service, or None (plaintext)."""
+    files = (args.sim_tls_ca, args.sim_tls_client_cert, args.sim_tls_client_key)
+    return TLSConfig(*files) if any(files) else None
 
 
 class ShutdownFirst:
@@ -77,12 +102,18 @@ def create_server(
     workers: int = 16,
     sim_timeout_seconds: float = 600.0,
     max_message_mib: int = 64,
+    security: serving.Security = serving.Security(),
+    sim_tls: TLSConfig | None = None,
+    sim_retry_seconds: float = 60.0,
+    store_retry_seconds: float = 30.0,
+    max_concurrent_rpcs: int | None = None,
 ) -> tuple[grpc.Server, health.HealthServicer, int, JobManager]:
     """A started training server, the port it listens on and its job manager (whose
-    ``shutdown()`` stops the jobs)."""
+    ``shutdown()`` stops the jobs). ``security.token`` is also sent to sim_service."""
     sim = SimClient(sim_addresses, timeout_seconds=sim_timeout_seconds,
-                    max_message_mib=max_message_mib)
-    manager = JobManager(jobs.JobStore(store_url), sim, max_jobs)
+                    max_message_mib=max_message_mib, retry_seconds=sim_retry_seconds,
+                    token=security.token, tls=sim_tls)
+    manager = JobManager(jobs.JobStore(store_url, store_retry_seconds), sim, max_jobs)
     servicer = TrainingServicer(manager)
     server, health_servicer = serving.build_server(
         lambda s: training_pb2_grpc.add_TrainingServiceServicer_to_server(servicer, s),
@@ -90,10 +121,10 @@ def create_server(
         as_request_error,
         workers=workers,
         max_message_mib=max_message_mib,
+        security=security,
+        max_concurrent_rpcs=max_concurrent_rpcs,
     )
-    bound = server.add_insecure_port(f"{host}:{port}")
-    if bound == 0:
-        raise OSError(f"could not bind {host}:{port}")
+    bound = serving.bind(server, host, port, security)
     manager.recover()
     server.start()
     return server, health_servicer, bound, manager
@@ -103,9 +134,12 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.configure(json=True, level=args.log_level)
     addresses = parse_addresses(args.sim_address)
+    security = serving.security_from_args(args)
     server, health_servicer, port, manager = create_server(
         addresses, args.store, args.host, args.port, args.max_jobs, args.workers,
-        args.sim_timeout_seconds, args.max_message_mib)
+        args.sim_timeout_seconds, args.max_message_mib, security, sim_tls_from_args(args),
+        args.sim_retry_seconds, args.store_retry_seconds, args.max_concurrent_rpcs)
     log.info("train_service_started", port=port, sim_addresses=addresses,
-             store=jobs.redacted(args.store))
+             store=jobs.redacted(args.store), **security.describe(),
+             sim_tls=sim_tls_from_args(args) is not None)
     serving.serve_until_signalled(server, ShutdownFirst(health_servicer, manager))

@@ -1,8 +1,9 @@
 """Calls to one or more sim_service replicas: round-robin per call, retries on the next replica.
 
 A failed attempt moves straight on to the next replica; after every replica failed once the
-client waits (0.2 s, doubling) before the next round. Only transport failures are retried
-(UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it hung). Every other
+client waits (0.2 s, doubling, at most 2 s) before the next round, for at least ``attempts`` tries
+and as long as ``retry_seconds`` lasts (so a replica that restarts is waited for). Only transport
+failures are retried (UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it hung). Every other
 status is the simulator's answer to the request and is raised at once as ``SimulationError``.
 
 Every channel uses gRPC's ``round_robin`` load balancing, so one target that resolves to several
@@ -21,11 +22,13 @@ import grpc
 import structlog
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from client.sim import TLSConfig, bearer_metadata
 from train_service.errors import SimulationError, invalid
 
 log = structlog.get_logger(__name__)
 RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
 MIB = 1024 * 1024
+MAX_PAUSE_SECONDS = 2.0
 MULTI_ADDRESS_SCHEMES = ("ipv4:", "ipv6:")  # gRPC targets that list addresses themselves
 
 
@@ -48,6 +51,9 @@ class SimClient:
       attempts: tries per call before giving up (each on the next replica).
       backoff_seconds: pause after a round in which every replica failed, doubled each round.
       timeout_seconds: deadline of one attempt (first calls may compile for a while).
+      retry_seconds: keep retrying transport failures at least this long.
+      token: bearer token sent to sim_service (None: none).
+      tls: TLS to sim_service (None: plaintext).
     """
 
     def __init__(
@@ -57,41 +63,52 @@ class SimClient:
         backoff_seconds: float = 0.2,
         timeout_seconds: float = 600.0,
         max_message_mib: int = 64,
+        retry_seconds: float = 60.0,
+        token: str | None = None,
+        tls: TLSConfig | None = None,
     ) -> None:
         options = [("grpc.max_send_message_length", max_message_mib * MIB),
                    ("grpc.max_receive_message_length", max_message_mib * MIB),
                    ("grpc.lb_policy_name", "round_robin")]
         self.addresses = list(addresses)
-        self._channels = [grpc.insecure_channel(a, options=options) for a in self.addresses]
+        credentials = tls.credentials() if tls else None
+        self._channels = [grpc.insecure_channel(a, options=options) if credentials is None
+                          else grpc.secure_channel(a, credentials, options=options)
+                          for a in self.addresses]
         self._stubs = [simulation_pb2_grpc.SimulationServiceStub(c) for c in self._channels]
         self._next = itertools.count()
         self._lock = threading.Lock()
         self._attempts = attempts
         self._backoff = backoff_seconds
         self._timeout = timeout_seconds
+        self._retry_seconds = retry_seconds
+        self._metadata = bearer_metadata(token)
         self._rules: dict[str, types_pb2.RuleInfo] = {}
 
     def _call(self, method: Callable[[simulation_pb2_grpc.SimulationServiceStub], Callable],
               request, name: str):
         with self._lock:
             first = next(self._next)
-        pause, failure = self._backoff, None
-        for attempt in range(self._attempts):
-            index = (first + attempt) % len(self._stubs)
+        pause, started = self._backoff, time.monotonic()
+        for attempt in itertools.count(1):
+            index = (first + attempt - 1) % len(self._stubs)
             try:
-                return method(self._stubs[index])(request, timeout=self._timeout)
+                return method(self._stubs[index])(request, timeout=self._timeout,
+                                                  metadata=self._metadata)
             except grpc.RpcError as error:
                 if error.code() not in RETRYABLE:
                     raise SimulationError(error.code(), error.details() or "") from error
-                failure = error
+                waited = time.monotonic() - started
+                if attempt >= self._attempts and waited >= self._retry_seconds:
+                    raise SimulationError(error.code(), f"{name} failed {attempt} times in "
+                                          f"{waited:.0f} s over {self.addresses}: "
+                                          f"{error.details()}") from error
                 log.warning("sim_call_retry", method=name, address=self.addresses[index],
-                            code=error.code().name, attempt=attempt + 1, of=self._attempts)
-                round_done = (attempt + 1) % len(self._stubs) == 0
-                if round_done and attempt + 1 < self._attempts:
+                            code=error.code().name, attempt=attempt, seconds=round(waited, 1))
+                if attempt % len(self._stubs) == 0:
                     time.sleep(pause)
-                    pause *= 2
-        raise SimulationError(failure.code(), f"{name} failed {self._attempts} times over "
-                                              f"{self.addresses}: {failure.details()}")
+                    pause = min(2 * pause, MAX_PAUSE_SECONDS)
+        raise AssertionError("unreachable")
 
     def evaluate(self, request: simulation_pb2.EvaluateRequest) -> simulation_pb2.EvaluateResponse:
         """Objectives (and gradients) of parameter sets x windows."""
