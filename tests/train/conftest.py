@@ -118,8 +118,8 @@ class ServerProcess:
             self.process.wait(timeout=30)
 
 
-def start_sim(cache_dir: pathlib.Path) -> ServerProcess:
-    return ServerProcess(["sim_service", "--port", "0", "--host", "127.0.0.1",
+def start_sim(cache_dir: pathlib.Path, port: int = 0) -> ServerProcess:
+    return ServerProcess(["sim_service", "--port", str(port), "--host", "127.0.0.1",
                           "--cache-dir", str(cache_dir)], "sim_service_started", cache_dir)
 
 
