@@ -9,7 +9,9 @@ $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	cd clients/node && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
+$(STAMP): clients/node/package-lock.json
 
 ## make test: install the project with its test extras and run the whole suite
 test: $(STAMP)
