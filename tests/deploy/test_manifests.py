@@ -145,3 +145,25 @@ def test_gpu_overlay_puts_sim_on_gpus_with_a_shared_compilation_cache(rendered):
     assert mounted["cache"] == config["QUANTAMM_CACHE_DIR"]  # the JAX cache lives under it
     assert all("nvidia.com/gpu" not in c["resources"]["limits"]
                for c in pod(rendered["cpu"], "quantamm-sim")["containers"])
+
+
+@pytest.mark.parametrize("overlay", ["cpu", "secure"])
+def test_every_configured_variable_is_read_by_a_service(rendered, overlay, monkeypatch):
+    """Each ConfigMap key is an environment variable that one of the servers' flags reads: a
+    different value changes the parsed flags (a misspelt key would change nothing)."""
+    from sim_service import server as sim_server
+    from train_service import server as train_server
+
+    def parsed() -> tuple[dict, dict]:
+        return vars(sim_server.parse_args([])), vars(train_server.parse_args([]))
+
+    data = {k: v for o in rendered[overlay] if o["kind"] == "ConfigMap"
+            for k, v in o["data"].items()}
+    assert "QUANTAMM_SIM_ADDRESS" in data and (overlay != "secure" or "QUANTAMM_TLS_CERT" in data)
+    for key, value in data.items():
+        monkeypatch.setenv(key, value)
+    for key, value in data.items():
+        before = parsed()
+        monkeypatch.setenv(key, str(int(value) + 1) if value.isdigit() else value + "x")
+        assert parsed() != before, f"{key} is read by neither service"
+        monkeypatch.setenv(key, value)
