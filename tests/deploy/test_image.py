@@ -65,8 +65,8 @@ def test_build_context_installs_packages_that_run_outside_the_repo(tmp_path):
     rules = ignore_rules()
     context = tmp_path / "context"
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True,
-                             check=True).stdout.split()
-    sent = [path for path in tracked if in_context(path, rules)]
+                             check=True).stdout.splitlines()
+    sent = [path for path in tracked if in_context(path, rules) and (REPO / path).is_file()]
     assert "pyproject.toml" in sent and not any(p.startswith(("tests/", ".git")) for p in sent)
     for source in re.findall(r"^COPY (?!--from)(.+) \S+$", DOCKERFILE, flags=re.M):
         for name in source.split():
