@@ -1,4 +1,5 @@
-"""PostgreSQL: the job store on it, and two training workers sharing one Optuna study.
+"""PostgreSQL: the job store on it, two training workers sharing one Optuna study, and a job
+that outlives a restart of the database.
 
 A throwaway cluster is initialised in a temporary folder (as the ``postgres`` user when the
 tests run as root) and started on a free port. Without PostgreSQL's server binaries the tests
@@ -12,15 +13,25 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 import uuid
 from typing import Iterator
 
 import optuna
 import pytest
+import structlog
 from optuna.trial import TrialState
 
 from client._generated.quantamm.v1 import training_pb2
-from tests.train.conftest import optuna_request, trainer_stub, wait_done
+from tests.train.conftest import (
+    comparable,
+    gradient_request,
+    optuna_request,
+    run_job,
+    trainer_stub,
+    wait_done,
+)
+from tests.train.test_durability import LONG, uninterrupted, wait_for_iteration  # noqa: F401
 from train_service import jobs, search
 from train_service.server import create_server
 
@@ -43,7 +54,8 @@ def as_server_user(command: list[str]) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
+def postgres() -> Iterator[dict]:
+    """A running throwaway cluster: its ``url``, ``stop()`` and ``start()``."""
     binaries = server_binaries()
     if binaries is None:
         pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl) on this machine; "
@@ -61,15 +73,27 @@ def postgres_url() -> Iterator[str]:
                                    "--auth=trust", "-E", "UTF8"]),
                    check=True, capture_output=True)
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1"
-    subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-o", options,
-                                   "-l", str(folder / "log"), "-w", "start"]),
-                   check=True, capture_output=True)
+
+    def pg_ctl(*args: str) -> None:
+        subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), *args]),
+                       check=True, capture_output=True)
+
+    def start() -> None:
+        pg_ctl("-o", options, "-l", str(folder / "log"), "-w", "start")
+
+    start()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        yield {"url": f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres",
+               "start": start, "stop": lambda: pg_ctl("-m", "fast", "-w", "stop")}
     finally:
         subprocess.run(as_server_user([str(binaries / "pg_ctl"), "-D", str(data), "-m",
                                        "immediate", "stop"]), capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def postgres_url(postgres) -> str:
+    return postgres["url"]
 
 
 def test_job_store_on_postgresql(postgres_url):
@@ -113,3 +137,29 @@ def test_two_training_workers_share_one_study(postgres_url, sim_address, tmp_pat
     best = study.best_trial.number
     assert max(job.result.best_iteration for job in finished) <= 11
     assert any(job.result.best_iteration == best for job in finished)
+
+
+def test_a_job_outlives_a_database_restart(postgres, sim_address, uninterrupted):  # noqa: F811
+    """PostgreSQL stopped for a few seconds mid-job: progress writes and reads wait and retry,
+    the finished job and the running one lose nothing."""
+    server, _, port, manager = create_server([sim_address], postgres["url"], host="127.0.0.1",
+                                             store_retry_seconds=60)
+    try:
+        stub = trainer_stub(f"127.0.0.1:{port}")
+        finished = run_job(stub, gradient_request(n_iterations=3))
+        job_id = stub.StartJob(gradient_request(**LONG)).job_id
+        wait_for_iteration(stub, job_id, 10)
+        with structlog.testing.capture_logs() as logs:
+            postgres["stop"]()
+            time.sleep(3)
+            postgres["start"]()
+            again = stub.GetJob(training_pb2.GetJobRequest(job_id=finished.job_id),
+                                timeout=60).job
+            job = wait_done(stub, job_id)
+        assert any(entry["event"] == "store_retry" for entry in logs)
+        assert comparable(again.result) == comparable(finished.result)
+        assert job.state == training_pb2.JOB_STATE_SUCCEEDED, job.message
+        assert comparable(job.result) == comparable(uninterrupted)
+    finally:
+        manager.shutdown()
+        server.stop(0)
