@@ -199,7 +199,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
     def Simulate(self, request, context) -> Iterator[simulation_pb2.SimulateResponse]:
         ensure_time_left(context)
         run = resolve_run(self.registry, request.dataset, request.fingerprint)
-        self.limits.check("fingerprint", 1, 1, run.plan.n_rows, len(run.tokens))
+        self.limits.check("fingerprint", 1, 1, run.config.n_minutes, len(run.tokens))
         params = _single_set(run, request.parameters)
         stride = request.stride_minutes or 1
         row_bytes = 8 * (3 * len(run.tokens) + 1)  # weights, reserves, prices, value
@@ -242,7 +242,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if run.config.rule not in rules.GRADIENT_RULES:
             raise invalid("fingerprint.rule",
                           f"readouts exist for {', '.join(rules.GRADIENT_RULES)} only")
-        self.limits.check("fingerprint", 1, 1, run.plan.n_rows, len(run.tokens))
+        self.limits.check("fingerprint", 1, 1, run.config.n_minutes, len(run.tokens))
         params = _single_set(run, request.parameters)
         ensure_time_left(context)
         readouts = simulation.readouts(params, run.prices, run.plan.start_index, run.config)
@@ -296,7 +296,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
 
     def EvaluatePeriods(self, request, context):
         run = resolve_run(self.registry, request.dataset, request.fingerprint, "endTestDateString")
-        self.limits.check("parameter_sets", len(request.parameter_sets), 1, run.plan.n_rows,
+        self.limits.check("parameter_sets", len(request.parameter_sets), 1, run.config.n_minutes,
                           len(run.tokens), sets_at_once=1)  # sets run one after another
         params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
                                       "parameter_sets")

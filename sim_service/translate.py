@@ -68,6 +68,22 @@ ALTERNATIVE_KEYS: dict[str, set[str]] = {
 }
 HUMAN_KEYS = {"memory_days", "k_per_day", "weights", "initial_weights", "exponent", "width",
               "amplitude", "pre_exp_scaling"}
+# Keys a rule cannot run without (no defaults exist).
+REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"gyroscope": ("alpha", "beta", "phi", "lam")}
+# Valid values of human-unit parameters; outside them the engine's outputs are NaN or meaningless.
+MAX_K_PER_DAY = 1e6
+HUMAN_RANGES: dict[str, Check] = {
+    "memory_days": (lambda v, rule: (v > 0) & (v <= 3650), "must be in (0, 3650] days"),
+    "k_per_day": (lambda v, rule: np.abs(v) <= MAX_K_PER_DAY if rule == "difference_momentum"
+                  else (v > 0) & (v <= MAX_K_PER_DAY), f"must be in (0, {MAX_K_PER_DAY:g}]"),
+    "exponent": (lambda v, rule: v > 0, "must be > 0"),
+    "width": (lambda v, rule: v > 0, "must be > 0"),
+    "amplitude": (lambda v, rule: v > 0, "must be > 0"),
+    "pre_exp_scaling": (lambda v, rule: v > 0, "must be > 0"),
+}
+# Engine-space (log, logit, squareplus) parameters: beyond this magnitude they saturate to inf/NaN.
+RAW_PREFIXES = ("log", "logit", "sp_", "raw_")
+MAX_RAW = 1000.0
 
 
 def timestamp_to_date(stamp: timestamp_pb2.Timestamp, field: str) -> str:
@@ -150,6 +166,14 @@ def parameter_set_to_engine(
             raise invalid(f"{field}.values[{key!r}]",
                           f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
         arrays[key] = _parameter_array(tensor, f"{field}.values[{key!r}]", n_assets)
+        check = HUMAN_RANGES.get(key) or (
+            (lambda v, _: np.abs(v) <= MAX_RAW, f"must be in [-{MAX_RAW:g}, {MAX_RAW:g}]")
+            if key.startswith(RAW_PREFIXES) else None)
+        if check and not np.all(check[0](arrays[key], rule)):
+            raise invalid(f"{field}.values[{key!r}]", f"{check[1]}, got {arrays[key].tolist()}")
+    missing = [key for key in REQUIRED_KEYS.get(rule, ()) if key not in arrays]
+    if missing:
+        raise invalid(f"{field}.values", f"{rule} needs {', '.join(missing)} (no defaults)")
     try:
         engine = parameters.human_to_params(rule, arrays, n_assets, fp["chunk_period"])
     except ValueError as error:

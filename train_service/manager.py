@@ -23,6 +23,7 @@ import time
 import uuid
 from typing import Callable, Iterator
 
+import grpc
 import structlog
 from google.protobuf import timestamp_pb2
 
@@ -39,7 +40,7 @@ from train_service.errors import (
 from train_service.hooks import Stopped, TrainingFailed
 from train_service.jobs import JobRecord, JobStore
 from train_service.problem import Problem, prepare
-from train_service.settings import OPTUNA
+from train_service.settings import GRADIENT_DESCENT, OPTUNA
 from train_service.simclient import SimClient
 
 log = structlog.get_logger(__name__)
@@ -106,11 +107,29 @@ def to_job(record: JobRecord) -> training_pb2.Job:
     return job
 
 
+def check_step_size(problem: Problem, max_cells: float) -> None:
+    """RESOURCE_EXHAUSTED when one gradient step (n_parameter_sets x batch_size windows x
+    window minutes x assets) is over ``max_cells``: refused at StartJob, not mid-job."""
+    settings = problem.settings
+    if settings.method != GRADIENT_DESCENT:
+        return
+    sets, batch = settings.n_parameter_sets, settings.gradient.batch_size
+    cells = float(sets) * batch * problem.layout.window * problem.n_assets
+    if cells > max_cells:
+        raise RequestError(grpc.StatusCode.RESOURCE_EXHAUSTED,
+                           "settings.gradient_descent.batch_size",
+                           f"{sets} sets x {batch} windows x {problem.layout.window} minutes x "
+                           f"{problem.n_assets} assets = {cells:.3g} cells per step exceeds this "
+                           f"server's limit of {max_cells:.3g} (max_step_cells)")
+
+
 class JobManager:
     """Jobs of one training server over ``store``, computed with ``sim``."""
 
-    def __init__(self, store: JobStore, sim: SimClient, max_jobs: int = 2) -> None:
+    def __init__(self, store: JobStore, sim: SimClient, max_jobs: int = 2,
+                 max_step_cells: float = 4e9) -> None:
         self.store, self.sim = store, sim
+        self.max_step_cells = max_step_cells
         self.stopping = threading.Event()
         self._pool = concurrent.futures.ThreadPoolExecutor(max_jobs, thread_name_prefix="job")
         self._live: dict[str, LiveJob] = {}
@@ -132,7 +151,7 @@ class JobManager:
 
     # -- RPC operations ----------------------------------------------------------------------
     def start(self, request: training_pb2.StartJobRequest) -> str:
-        prepare(request, self.sim)  # refuse a bad request now, not when it runs
+        check_step_size(prepare(request, self.sim), self.max_step_cells)  # refuse now
         job_id = uuid.uuid4().hex
         self.store.create(job_id, request.SerializeToString(), request.display_name)
         log.info("job_queued", job_id=job_id)

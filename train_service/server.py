@@ -5,7 +5,8 @@ Every flag also reads an environment variable (flag wins): QUANTAMM_TRAIN_PORT,
 QUANTAMM_TRAIN_HOST, QUANTAMM_SIM_ADDRESS, QUANTAMM_TRAIN_STORE (default
 ``sqlite:///$QUANTAMM_CACHE_DIR/train.sqlite``, ``~/.cache/quantamm`` when unset),
 QUANTAMM_TRAIN_MAX_JOBS, QUANTAMM_TRAIN_WORKERS, QUANTAMM_SIM_TIMEOUT_SECONDS,
-QUANTAMM_SIM_RETRY_SECONDS, QUANTAMM_STORE_RETRY_SECONDS, QUANTAMM_MAX_MESSAGE_MIB,
+QUANTAMM_SIM_RETRY_SECONDS, QUANTAMM_STORE_RETRY_SECONDS, QUANTAMM_TRAIN_MAX_STEP_CELLS,
+QUANTAMM_MAX_MESSAGE_MIB,
 QUANTAMM_MAX_CONCURRENT_RPCS, QUANTAMM_LOG_LEVEL; access control as sim_service
 (QUANTAMM_AUTH_TOKEN_FILE or QUANTAMM_AUTH_TOKEN, QUANTAMM_TLS_CERT, QUANTAMM_TLS_KEY,
 QUANTAMM_TLS_CLIENT_CA; the same token goes to sim_service) and TLS to sim_service:
@@ -61,6 +62,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--store-retry-seconds", type=float,
                         default=float(env("QUANTAMM_STORE_RETRY_SECONDS", "30")),
                         help="keep retrying an unreachable job store this long")
+    parser.add_argument("--max-step-cells", type=float,
+                        default=float(env("QUANTAMM_TRAIN_MAX_STEP_CELLS", "4e9")),
+                        help="sets x batch windows x minutes x assets of one gradient step; "
+                             "larger jobs are refused at StartJob [QUANTAMM_TRAIN_MAX_STEP_CELLS]")
     parser.add_argument("--max-message-mib", type=int,
                         default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
     parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
@@ -107,13 +112,15 @@ def create_server(
     sim_retry_seconds: float = 60.0,
     store_retry_seconds: float = 30.0,
     max_concurrent_rpcs: int | None = None,
+    max_step_cells: float = 4e9,
 ) -> tuple[grpc.Server, health.HealthServicer, int, JobManager]:
     """A started training server, the port it listens on and its job manager (whose
     ``shutdown()`` stops the jobs). ``security.token`` is also sent to sim_service."""
     sim = SimClient(sim_addresses, timeout_seconds=sim_timeout_seconds,
                     max_message_mib=max_message_mib, retry_seconds=sim_retry_seconds,
                     token=security.token, tls=sim_tls)
-    manager = JobManager(jobs.JobStore(store_url, store_retry_seconds), sim, max_jobs)
+    manager = JobManager(jobs.JobStore(store_url, store_retry_seconds), sim, max_jobs,
+                         max_step_cells)
     servicer = TrainingServicer(manager)
     server, health_servicer = serving.build_server(
         lambda s: training_pb2_grpc.add_TrainingServiceServicer_to_server(servicer, s),
@@ -138,7 +145,8 @@ def main(argv: list[str] | None = None) -> None:
     server, health_servicer, port, manager = create_server(
         addresses, args.store, args.host, args.port, args.max_jobs, args.workers,
         args.sim_timeout_seconds, args.max_message_mib, security, sim_tls_from_args(args),
-        args.sim_retry_seconds, args.store_retry_seconds, args.max_concurrent_rpcs)
+        args.sim_retry_seconds, args.store_retry_seconds, args.max_concurrent_rpcs,
+        args.max_step_cells)
     log.info("train_service_started", port=port, sim_addresses=addresses,
              store=jobs.redacted(args.store), **security.describe(),
              sim_tls=sim_tls_from_args(args) is not None)

@@ -7,15 +7,19 @@ import dataclasses
 import datetime as dt
 import ipaddress
 import pathlib
+from typing import Iterator
 
+import grpc
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
+from client._generated.quantamm.v1 import simulation_pb2_grpc, training_pb2_grpc
 from sim_service import serving
 from sim_service.server import create_server
+from train_service.server import create_server as create_trainer
 
 TOKEN = "s3cret-token-for-tests"
 
@@ -34,8 +38,11 @@ def _name(common_name: str) -> x509.Name:
     return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
 
 
-def _issue(folder: pathlib.Path, name: str, issuer: tuple[x509.Certificate, ec.EllipticCurvePrivateKey] | None,
-           usage: x509.ObjectIdentifier | None = None) -> tuple[Pem, x509.Certificate, ec.EllipticCurvePrivateKey]:
+Issuer = tuple[x509.Certificate, ec.EllipticCurvePrivateKey]
+
+
+def _issue(folder: pathlib.Path, name: str, issuer: Issuer | None,
+           usage: x509.ObjectIdentifier | None = None) -> tuple[Pem, *Issuer]:
     """A P-256 certificate for ``name``: a self-signed CA without ``issuer``, else a leaf for
     localhost/127.0.0.1 signed by it."""
     key = ec.generate_private_key(ec.SECP256R1())
@@ -52,8 +59,8 @@ def _issue(folder: pathlib.Path, name: str, issuer: tuple[x509.Certificate, ec.E
         builder = (builder.issuer_name(issuer[0].subject)
                    .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
                    .add_extension(x509.SubjectAlternativeName([
-                       x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                       critical=False)
+                       x509.DNSName("localhost"),
+                       x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
                    .add_extension(x509.ExtendedKeyUsage([usage]), critical=False))
         signer = issuer[1]
     cert = builder.sign(signer, hashes.SHA256())
@@ -94,3 +101,32 @@ def secure_sim(certs, tmp_path_factory):
                                        data_dir=str(tmp_path_factory.mktemp("data")))
     yield f"localhost:{port}"
     server.stop(0)
+
+
+LIMITS = {"max_message_mib": 8, "max_request_cells": 600_000, "memory_budget_mib": 4096,
+          "max_step_cells": 1_000_000}
+
+
+@pytest.fixture(scope="session")
+def limited(tmp_path_factory) -> Iterator[dict]:
+    """An in-process sim_service with small limits (``LIMITS``) and a training server over it:
+    stubs and channels of both."""
+    sim_server, _, sim_port, _ = create_server(
+        host="127.0.0.1", port=0, data_dir=str(tmp_path_factory.mktemp("data")), workers=4,
+        max_message_mib=LIMITS["max_message_mib"], max_request_cells=LIMITS["max_request_cells"],
+        memory_budget_mib=LIMITS["memory_budget_mib"])
+    store = tmp_path_factory.mktemp("store") / "train.sqlite"
+    train_server, _, train_port, manager = create_trainer(
+        [f"127.0.0.1:{sim_port}"], f"sqlite:///{store}", host="127.0.0.1",
+        max_step_cells=LIMITS["max_step_cells"])
+    channels = {kind: grpc.insecure_channel(f"127.0.0.1:{port}")
+                for kind, port in (("sim", sim_port), ("train", train_port))}
+    yield {"sim": simulation_pb2_grpc.SimulationServiceStub(channels["sim"]),
+           "train": training_pb2_grpc.TrainingServiceStub(channels["train"]),
+           "sim_channel": channels["sim"], "train_channel": channels["train"],
+           "sim_address": f"127.0.0.1:{sim_port}"}
+    for channel in channels.values():
+        channel.close()
+    manager.shutdown()
+    train_server.stop(0)
+    sim_server.stop(0)
