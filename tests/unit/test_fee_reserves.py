@@ -104,7 +104,7 @@ def restarted_hours(vector, weights, window, hours: int) -> np.ndarray:
     starts = vector["sample_minute_idx"][:hours]
     rows = starts[:, None] + np.arange(1, 61)
     assert np.all(weights[rows] == weights[starts][:, None])
-    run = jax.jit(jax.vmap(lambda w, p, r: tfmm_fee_reserves(w, p, r, FEES)[-1]))
+    run = jax.jit(jax.vmap(lambda w, p, r: tfmm_fee_reserves(w, p, r, FEES, lazy=False)[-1]))
     return np.asarray(run(weights[rows], window[rows], vector["reserves_sampled"][:hours]))
 
 
@@ -112,9 +112,9 @@ def test_s3_hours_restarted_from_reference_reserves_agree_bit_for_bit(s3_inputs)
     """Same inputs, same per-minute logic: on day 1 (weights exactly 1/3) 21 of the 24 hours,
     each restarted from the reference's reserves, end on the reference's reserves bit for bit.
     The others (hours 8, 13, 14) each contain a validity (b) decision that the reference's
-    platform rounds the other way (hour 8: minute 430). Over the whole window the rate is
-    1438 of the 2215 hours whose weights agree bit for bit at both ends; from day 2 on our
-    weights differ from the reference's by an ulp in a third of the rows."""
+    platform rounds the other way (hour 8: minute 430). Over the whole window about two thirds
+    of the hours whose weights agree bit for bit at both ends restart exactly (1438 of 2215);
+    from day 2 on our weights differ from the reference's by an ulp in a third of the rows."""
     vector, weights, window = s3_inputs
     ends = restarted_hours(vector, weights, window, 24)
     exact = np.all(ends == vector["reserves_sampled"][1:25], axis=1)
@@ -134,7 +134,7 @@ def test_with_fees_scan_amplifies_one_ulp_beyond_the_vector_tolerance(s3_inputs)
     r0 = np.asarray(start_reserves(weights, window))
     nudged = r0.copy()
     nudged[1] = np.nextafter(nudged[1], np.inf)
-    run = jax.jit(jax.vmap(lambda r: tfmm_fee_reserves(weights, window, r, FEES)[-1]))
+    run = jax.jit(jax.vmap(lambda r: tfmm_fee_reserves(weights, window, r, FEES, lazy=False)[-1]))
     ends = np.asarray(run(jnp.asarray(np.stack([r0, nudged]))))
     value = ends @ np.asarray(window[-1])
     assert abs(value[1] / value[0] - 1) > 1e-6
