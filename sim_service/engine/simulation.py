@@ -137,6 +137,12 @@ class SimConfig:
             and self.bout_length > 2 * MINUTES_PER_DAY
         )
 
+    @property
+    def uses_block_objective(self) -> bool:
+        """Whether the fused objective comes from block-level arrays (linear interpolation; the
+        other interpolations take the per-minute form of the same daily values)."""
+        return self.uses_fused_objective and self.weight_interpolation_method == "linear"
+
     def min_price_rows(self, start_index: int) -> int:
         """Rows the price array needs so the window's rule outputs exist (no slice clamping)."""
         rows_for_window = start_index + self.bout_length - 1
@@ -335,16 +341,69 @@ def simulate(
 
 
 def daily_boundary_values(minute_weights: Array, minute_log_prices: Array, pool_value: float):
-    """Values at minutes 0, 1440, ... (D + 1 points, D = floor((bout_length - 2) / 1440))."""
-    growth = reserves.log_growth(minute_weights, minute_log_prices)
-    boundary = slice(None, None, MINUTES_PER_DAY)
-    return pool_value * jnp.exp(growth[boundary]) * reserves.asset_sum(minute_weights[boundary])
+    """Values at minutes 0, 1440, ... (D + 1 points, D = floor((bout_length - 2) / 1440)) from
+    minute weights and log prices [L, n] (per-day sums of the log growth, no minute cumsum)."""
+    days = (minute_weights.shape[0] - 1) // MINUTES_PER_DAY
+    increments = reserves.log_growth_increments(minute_weights, minute_log_prices)
+    per_day = jnp.sum(increments[: days * MINUTES_PER_DAY].reshape(days, MINUTES_PER_DAY), axis=1)
+    growth = jnp.concatenate([jnp.zeros((1,), per_day.dtype), jnp.cumsum(per_day)])
+    boundary = minute_weights[:: MINUTES_PER_DAY][: days + 1]
+    return pool_value * jnp.exp(growth) * reserves.asset_sum(boundary)
+
+
+def _block_shape(config: SimConfig) -> tuple[int, int]:
+    """(blocks up to the last day boundary, ramp minutes m) of the fused block path."""
+    days = (config.bout_length - 2) // MINUTES_PER_DAY
+    ramp = min(config.chunk_period - 1, config.weight_interpolation_period)
+    return days * MINUTES_PER_DAY // config.chunk_period, ramp
+
+
+def window_block_prices(prices, log_prices, start_indices: Array, config: SimConfig):
+    """Block price sums of each window (``reserves.BlockPrices`` of [B, g, n]).
+
+    A loop over windows, not a vmap: a vmapped dynamic slice becomes a gather, several times
+    slower on CPU. Nothing here depends on the parameters.
+    """
+    n_blocks, ramp = _block_shape(config)
+    rows = n_blocks * config.chunk_period + 1
+    source = prices if log_prices is None else log_prices
+
+    def one(start_index):
+        window = lax.dynamic_slice_in_dim(source, start_index, rows, axis=0)
+        window = jnp.log(window) if log_prices is None else window
+        return reserves.block_prices(window, config.chunk_period, ramp, n_blocks)
+
+    return lax.map(one, start_indices)
+
+
+def block_boundary_values(params: Params, raw_outputs: Array, start_index: Array,
+                          prices: reserves.BlockPrices, config: SimConfig) -> Array:
+    """Daily boundary values [D + 1] of a delta-rule window with linear interpolation, from
+    block-level arrays only (spec 6.16; equal to ``values[::1440]`` of the full path)."""
+    n_blocks, ramp = _block_shape(config)
+    window_outputs = weights.window_raw_outputs(
+        raw_outputs, start_index, config.bout_length, config.chunk_period
+    )[:n_blocks]
+    start = initial_weights(params, config.n_assets)
+    starts, steps = weights.coarse_scan(window_outputs, start, config.weight_settings)
+    block_starts = jnp.concatenate([start[None], starts])  # lead block holds the start
+    block_steps = jnp.concatenate([jnp.zeros_like(start)[None], steps[:-1]])
+    growth = reserves.block_log_growth(
+        block_starts[:-1], block_steps, block_starts[1:], prices, ramp
+    )
+    growth = jnp.concatenate([jnp.zeros((1,), growth.dtype), jnp.cumsum(growth)])
+    per_day = MINUTES_PER_DAY // config.chunk_period
+    boundary = reserves.asset_sum(block_starts[::per_day])
+    return config.initial_pool_value * jnp.exp(growth[::per_day]) * boundary
 
 
 def window_objective(
     params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
 ):
     """The configured ``return_val`` of one window (fused daily path where the spec allows)."""
+    if config.uses_block_objective:
+        start = jnp.reshape(start_index, (1,))
+        return batch_objective(params, prices, start, config, log_prices)[0]
     minute_log_prices = window_log_prices(prices, log_prices, start_index, config)
     minute_weights = window_weights(params, prices, start_index, config)
     if config.uses_fused_objective:
@@ -370,6 +429,13 @@ def objective(
 
 def batch_objective(params, prices, start_indices, config: SimConfig, log_prices=None):
     """Objective per window [B] for one parameter set and window starts [B]."""
+    if config.uses_block_objective:
+        block_prices = window_block_prices(prices, log_prices, start_indices, config)
+        raw_outputs = whole_rule_outputs(params, prices, config)
+        boundary = jax.vmap(block_boundary_values, in_axes=(None, None, 0, 0, None))(
+            params, raw_outputs, start_indices, block_prices, config
+        )
+        return jax.vmap(partial(metrics.fused_objective, config.return_val))(boundary)
     return jax.vmap(window_objective, in_axes=(None, None, 0, None, None))(
         params, prices, start_indices, config, log_prices
     )
