@@ -18,7 +18,7 @@ import structlog
 
 from client import embedded
 from client.errors import NotFoundError
-from client.sim import SimClient, SimulationResult
+from client.sim import SimClient, SimulationResult, minute_inputs
 from client.train import JobUpdate, TrainClient, TrainingJob, start_request
 from client.training_settings import method_of
 from sim_service.data import PriceSeries, from_price_data, load_price_folder
@@ -26,8 +26,6 @@ from sim_service.fingerprint import FingerprintError, fill_defaults, sorted_toke
 
 log = structlog.get_logger(__name__)
 Params = dict[str, np.ndarray]
-# Per-minute inputs the service API does not carry yet.
-MINUTE_TABLES = ("raw_trades", "fees_df", "gas_cost_df", "arb_fees_df", "lp_supply_df")
 # A stride (int32 max) that streams one row: for runs where only the summary is wanted.
 ONE_ROW_STRIDE = 2**31 - 1
 
@@ -123,8 +121,10 @@ def do_run_on_historic_data(
       root, price_data: prices from a folder of per-token files or a DataFrame indexed by unix ms
         with ``close_<TOKEN>`` columns; neither: the bundled dataset.
       fees, gas_cost, arb_fees: override the fingerprint's scalar costs.
-      raw_trades, fees_df, gas_cost_df, arb_fees_df, lp_supply_df: per-minute inputs, not carried
-        by the service API (use ``sim_service.engine.compat`` in-process); given: ValueError.
+      fees_df, gas_cost_df, arb_fees_df: time-varying costs (a unix-ms time column or index and
+        one value column; each value holds until the next); raw_trades: trades (unix ms,
+        token_in, token_out, amount_in) applied in their minute. They apply to the main period
+        (not the test period, as in the reference). lp_supply_df: refused.
       do_test_period: also simulate ``endDateString`` .. ``endTestDateString`` with a fresh pool
         and return ``(result, test_result)``.
       low_data_mode: leave out the minute series ``value``, ``reserves``, ``prices``.
@@ -137,12 +137,9 @@ def do_run_on_historic_data(
       ``final_reserves``, ``final_weights``, ``unix_values`` [T] ms, ``metrics``,
       ``rule_outputs`` (TFMM rules) and ``readouts`` (momentum family).
     """
-    given = {name: value for name, value in zip(
-        MINUTE_TABLES, (raw_trades, fees_df, gas_cost_df, arb_fees_df, lp_supply_df))
-        if value is not None}
-    if given:
-        raise ValueError(f"{', '.join(given)}: per-minute inputs are not carried by the service "
-                         "API; run sim_service.engine.compat.do_run_on_historic_data in-process")
+    if lp_supply_df is not None:
+        raise ValueError("lp_supply_df: not supported (the reference's runner never passes it)")
+    inputs = minute_inputs(fees_df, gas_cost_df, arb_fees_df, raw_trades)
     overrides = {"fees": fees, "gas_cost": gas_cost, "arb_fees": arb_fees}
     fp = fill_defaults({**run_fingerprint, **{k: v for k, v in overrides.items() if v is not None}})
     if do_test_period and fp["endTestDateString"] is None:
@@ -154,8 +151,9 @@ def do_run_on_historic_data(
                    "endDateString": fp["endTestDateString"], "endTestDateString": None}
         results = []
         for param_set in param_sets:
-            result = result_dict(sim, fp, param_set, sim.simulate(fp, param_set, dataset),
-                                 dataset, low_data_mode)
+            result = result_dict(sim, fp, param_set,
+                                 sim.simulate(fp, param_set, dataset, inputs=inputs), dataset,
+                                 low_data_mode)
             if verbose:
                 log.info("run_finished", rule=fp["rule"], final_value=result["final_value"])
             if do_test_period:

@@ -17,6 +17,7 @@ from client import fingerprints
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.errors import QuantAMMError, from_rpc_error
 from client.tensors import from_tensor, to_tensor
+from sim_service.data.minute_inputs import times_and_values
 
 Response = TypeVar("Response")
 Fingerprint = Mapping[str, Any] | types_pb2.RunFingerprint
@@ -121,6 +122,28 @@ def as_parameter_set(values: Mapping[str, Any]) -> types_pb2.ParameterSet:
         values={name: to_tensor(np.atleast_1d(np.asarray(v, dtype=np.float64)))
                 for name, v in values.items()}
     )
+
+
+def minute_inputs(
+    fees: Any = None, gas_cost: Any = None, arb_fees: Any = None, trades: Any = None
+) -> simulation_pb2.MinuteInputs:
+    """Per-minute inputs from the reference's tables (``fees_df``, ``gas_cost_df``,
+    ``arb_fees_df``: a unix-ms time column or index and one value column; ``raw_trades``: columns
+    unix ms, token_in, token_out, amount_in). Each value holds until the next time."""
+    message = simulation_pb2.MinuteInputs()
+    for field, table in (("fees", fees), ("gas_cost_usd", gas_cost), ("arb_fees", arb_fees)):
+        if table is not None:
+            times, values = times_and_values(table, field)
+            getattr(message, field).CopyFrom(simulation_pb2.TimeSeries(
+                unix_ms=to_tensor(times), values=to_tensor(values)))
+    if trades is not None:
+        table = trades.iloc[:, :4]
+        message.trades.CopyFrom(simulation_pb2.Trades(
+            unix_ms=to_tensor(table.iloc[:, 0].to_numpy(np.int64)),
+            token_in=[str(t) for t in table.iloc[:, 1]],
+            token_out=[str(t) for t in table.iloc[:, 2]],
+            amount_in=to_tensor(table.iloc[:, 3].to_numpy(np.float64))))
+    return message
 
 
 def dataset_info(info: types_pb2.DatasetInfo) -> DatasetInfo:
@@ -294,11 +317,14 @@ class SimClient(ServiceClient):
         parameters: Mapping[str, Any] | None = None,
         dataset: str = "default",
         stride_minutes: int = 1,
+        inputs: simulation_pb2.MinuteInputs | None = None,
     ) -> SimulationResult:
-        """Simulate one window (``startDateString`` .. ``endDateString``)."""
+        """Simulate one window (``startDateString`` .. ``endDateString``); ``inputs``:
+        time-varying fees, gas, arbitrage fees and trades (``minute_inputs``)."""
         request = simulation_pb2.SimulateRequest(
             dataset=dataset, fingerprint=as_fingerprint(fingerprint),
-            parameters=as_parameter_set(parameters or {}), stride_minutes=stride_minutes)
+            parameters=as_parameter_set(parameters or {}), stride_minutes=stride_minutes,
+            minute_inputs=inputs)
         responses = self.stream(self.stub.Simulate, request)
         summary, chunks = responses[0].summary, [r.chunk for r in responses[1:]]
 

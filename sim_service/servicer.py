@@ -21,6 +21,7 @@ from sim_service.errors import RequestError, invalid
 from sim_service.translate import (
     Run,
     date_to_timestamp,
+    minute_dynamic,
     resolve_run,
     stack_parameter_sets,
     timestamp_to_date,
@@ -206,10 +207,18 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         rows_per_message = request.max_rows_per_message or DEFAULT_MESSAGE_BYTES // row_bytes
         if stride < 1 or rows_per_message < 1:
             raise invalid("stride_minutes", "stride_minutes and max_rows_per_message must be >= 1")
-        out = simulation.simulate(params, run.prices, run.plan.start_index, run.config,
-                                  run.log_prices)
-        objective = simulation.objective(params, run.prices, run.plan.start_index, run.config,
-                                         run.log_prices)
+        dynamic = minute_dynamic(run, request.minute_inputs)
+        if dynamic is None:
+            out = simulation.simulate(params, run.prices, run.plan.start_index, run.config,
+                                      run.log_prices)
+            objective = simulation.objective(params, run.prices, run.plan.start_index,
+                                             run.config, run.log_prices)
+        else:
+            config = dataclasses.replace(run.config, dynamic_inputs=True)
+            out = simulation.simulate(params, run.prices, run.plan.start_index, config,
+                                      run.log_prices, dynamic)
+            objective = metrics.objective(config.return_val, out["values"], out["reserves"],
+                                          out["prices"])
         report = metrics.slice_metrics(out["values"], out["reserves"], out["prices"])
         summary = simulation_pb2.SimulationSummary(
             tokens=run.tokens,
@@ -307,25 +316,18 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         states = np.asarray(request.state_offsets_minutes, dtype=np.int64)
         if np.any((states < 0) | (states >= n_minutes)):
             raise invalid("state_offsets_minutes", f"offsets must be in [0, {n_minutes})")
-        sets = []
         ensure_time_left(context)
-        for s in range(len(request.parameter_sets)):
-            one = {key: value[s] for key, value in params.items()}
-            out = simulation.simulate(one, run.prices, run.plan.start_index, run.config,
-                                      run.log_prices)
-            periods = []
-            for period in request.periods:
-                rows = slice(period.start_offset_minutes, period.end_offset_minutes)
-                report = metrics.slice_metrics(out["values"][rows], out["reserves"][rows],
-                                               out["prices"][rows])
-                periods.append(simulation_pb2.PeriodMetrics(
-                    name=period.name,
-                    metrics=_float_metrics(report),
-                    daily_returns=to_tensor(np.asarray(report["daily_returns"])),
-                ))
-            sets.append(simulation_pb2.SetPeriods(
-                periods=periods,
-                weights=to_tensor(np.asarray(out["weights"])[states]),
-                reserves=to_tensor(np.asarray(out["reserves"])[states]),
-            ))
+        bounds = tuple((p.start_offset_minutes, p.end_offset_minutes) for p in request.periods)
+        reports, weights, reserves = jax.device_get(simulation.period_reports(
+            params, run.prices, run.plan.start_index, run.config, bounds, jnp.asarray(states),
+            run.log_prices))
+        sets = [simulation_pb2.SetPeriods(
+            periods=[simulation_pb2.PeriodMetrics(
+                name=period.name,
+                metrics=_float_metrics({k: v[s] for k, v in report.items()}),
+                daily_returns=to_tensor(report["daily_returns"][s]),
+            ) for period, report in zip(request.periods, reports, strict=True)],
+            weights=to_tensor(weights[s]),
+            reserves=to_tensor(reserves[s]),
+        ) for s in range(len(request.parameter_sets))]
         return simulation_pb2.EvaluatePeriodsResponse(tokens=run.tokens, sets=sets)

@@ -9,15 +9,18 @@ from typing import Any, Callable, Mapping, Sequence
 import grpc
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 from google.protobuf import timestamp_pb2
 
 from client import fingerprints
-from client._generated.quantamm.v1 import types_pb2
+from client._generated.quantamm.v1 import simulation_pb2, types_pb2
 from client.tensors import from_tensor
 from sim_service import parameters
 from sim_service.data.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import metrics, pools, schema, simulation, weights, windows
+from sim_service.engine.compat import minute_inputs
+from sim_service.engine.fee_reserves import DynamicInputs
 from sim_service.fingerprint import fill_defaults
 from sim_service.errors import RequestError, as_request_error, invalid, not_found
 
@@ -251,3 +254,50 @@ def resolve_run(
     except ValueError as error:
         raise invalid("fingerprint", str(error)) from error
     return Run(fp, tokens, data, plan, config)
+
+
+# proto MinuteInputs field -> the engine runner's table name
+MINUTE_TABLES = {"fees": "fees", "gas_cost_usd": "gas_cost", "arb_fees": "arb_fees"}
+# the runner's error fields -> MinuteInputs fields
+MINUTE_ERROR_FIELDS = {"fees_df": "fees", "gas_cost_df": "gas_cost_usd",
+                       "arb_fees_df": "arb_fees", "raw_trades": "trades"}
+
+
+def _vector(tensor: types_pb2.Tensor, field: str, kind: str, length: int | None) -> np.ndarray:
+    array = from_tensor(tensor, field)
+    if array.ndim != 1 or array.dtype.kind != kind or (length is not None and
+                                                       array.size != length):
+        want = f"[{length if length is not None else 'K'}] {'int64' if kind == 'i' else 'float64'}"
+        raise invalid(field, f"must be a {want} tensor, got {list(array.shape)} {array.dtype}")
+    return array
+
+
+def minute_dynamic(run: Run, inputs: simulation_pb2.MinuteInputs) -> DynamicInputs | None:
+    """The per-minute inputs of a Simulate request on the run's minute grid (None: none given)."""
+    tables: dict[str, Any] = {}
+    for field, key in MINUTE_TABLES.items():
+        if inputs.HasField(field):
+            series = getattr(inputs, field)
+            prefix = f"minute_inputs.{field}"
+            times = _vector(series.unix_ms, f"{prefix}.unix_ms", "i", None)
+            values = _vector(series.values, f"{prefix}.values", "f", times.size)
+            tables[key] = pd.DataFrame({"unix": times, "value": values})
+    trades = None
+    if inputs.HasField("trades"):
+        prefix = "minute_inputs.trades"
+        times = _vector(inputs.trades.unix_ms, f"{prefix}.unix_ms", "i", None)
+        amounts = _vector(inputs.trades.amount_in, f"{prefix}.amount_in", "f", times.size)
+        if not len(inputs.trades.token_in) == len(inputs.trades.token_out) == times.size:
+            raise invalid(prefix, f"token_in, token_out and unix_ms need {times.size} entries each")
+        if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
+            raise invalid(f"{prefix}.amount_in", "amounts must be finite and >= 0")
+        trades = pd.DataFrame({"unix": times, "token_in": list(inputs.trades.token_in),
+                               "token_out": list(inputs.trades.token_out), "amount_in": amounts})
+    if not tables and trades is None:
+        return None
+    try:
+        return minute_inputs(run.data, run.plan, run.config, tables, trades)
+    except ValueError as error:
+        field = MINUTE_ERROR_FIELDS.get(getattr(error, "field", ""), "")
+        raise invalid(f"minute_inputs.{field}".rstrip("."),
+                      str(error).split(": ", 1)[-1]) from error

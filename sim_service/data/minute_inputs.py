@@ -25,7 +25,8 @@ from sim_service.data.prices import MS_PER_MINUTE
 TIME_COLUMNS = ("unix", "unix_timestamp", "timestamp", "unix_ms")
 
 
-def _times_and_values(table: pd.DataFrame, field: str) -> tuple[np.ndarray, np.ndarray]:
+def times_and_values(table: pd.DataFrame, field: str) -> tuple[np.ndarray, np.ndarray]:
+    """(unix ms [K] int64, values [K] float64) of a series table, sorted by time."""
     time_column = next((c for c in TIME_COLUMNS if c in table.columns), None)
     times = table[time_column] if time_column else table.index.to_series()
     values = table.drop(columns=[time_column]) if time_column else table
@@ -41,7 +42,7 @@ def _times_and_values(table: pd.DataFrame, field: str) -> tuple[np.ndarray, np.n
 
 def series_on_grid(table: pd.DataFrame, first_unix_ms: int, n_minutes: int, field: str):
     """Values [n_minutes] of a series table on the grid first_unix_ms + 60000 i."""
-    times, values = _times_and_values(table, field)
+    times, values = times_and_values(table, field)
     if times.size == 0:
         raise DataError(field, "the table is empty")
     grid = first_unix_ms + MS_PER_MINUTE * np.arange(n_minutes, dtype=np.int64)

@@ -7,10 +7,13 @@ import json
 import numpy as np
 import pytest
 
-from client import (FingerprintError, TrainClient, do_run_on_historic_data, fill_defaults,
-                    train_on_historic_data)
-from client.training_settings import to_training_settings
+from client import (FingerprintError, InvalidArgumentError, TrainClient, do_run_on_historic_data,
+                    fill_defaults, train_on_historic_data)
+from client import SimClient, embedded
 from client._generated.quantamm.v1 import training_pb2
+from client.sim import minute_inputs
+from client.tensors import to_tensor
+from client.training_settings import to_training_settings
 from tests.client.conftest import guide_fingerprint
 
 S1_VECTOR = "S1"
@@ -156,3 +159,43 @@ def test_guide_optuna_example(via_environment):
     assert params is not None and set(params) >= {"log_k", "logit_lamb"}
     best = max(complete, key=lambda t: t.values[0])
     np.testing.assert_allclose(params["logit_lamb"], best.parameters["logit_lamb"])
+
+
+def test_time_varying_fees_and_trades_match_the_in_process_engine(embedded_only):
+    """fees_df / gas_cost_df / arb_fees_df / raw_trades travel as MinuteInputs and give the
+    in-process runner's numbers."""
+    import pandas as pd
+
+    from sim_service.engine import compat as engine
+    from sim_service.parameters import human_to_params
+
+    fp = {"tokens": ["BTC", "ETH", "USDC"], "rule": "momentum",
+          "startDateString": "2023-03-01 00:00:00", "endDateString": "2023-03-06 00:00:00"}
+    params = {"memory_days": [10.0], "k_per_day": [20.0]}
+    start_ms = 1677628800000  # 2023-03-01 UTC
+    day = 86_400_000
+    tables = {
+        "fees_df": pd.DataFrame({"unix": [start_ms, start_ms + 2 * day], "fees": [0.003, 0.001]}),
+        "gas_cost_df": pd.DataFrame({"unix": [start_ms], "gas": [1.0]}),
+        "arb_fees_df": pd.DataFrame({"unix": [start_ms + day], "arb": [0.0005]}),
+        "raw_trades": pd.DataFrame({"unix": [start_ms + 60_000 * 90, start_ms + 3 * day],
+                                    "token_in": ["USDC", "ETH"], "token_out": ["BTC", "USDC"],
+                                    "amount_in": [50_000.0, 10.0]}),
+    }
+    remote = do_run_on_historic_data(fp, params, **tables)
+    local = engine.do_run_on_historic_data(fp, human_to_params("momentum", params, 3, 1440),
+                                           **tables)
+    np.testing.assert_allclose(remote["value"], local["value"], rtol=1e-12)
+    np.testing.assert_allclose(remote["reserves"], local["reserves"], rtol=1e-12)
+    fee_free = do_run_on_historic_data(fp, params)
+    assert remote["final_value"] != pytest.approx(fee_free["final_value"], rel=1e-6)
+    bad = {**tables, "raw_trades": tables["raw_trades"].assign(token_in=["DOGE", "ETH"])}
+    with pytest.raises(InvalidArgumentError, match="minute_inputs.trades") as info:
+        do_run_on_historic_data(fp, params, **bad)
+    assert info.value.field == "minute_inputs.trades"
+    inputs = minute_inputs(fees=tables["fees_df"])
+    inputs.fees.unix_ms.CopyFrom(to_tensor(np.array([1.0, 2.0])))  # float times
+    with SimClient(embedded.addresses()[0]) as sim, pytest.raises(
+            InvalidArgumentError, match="minute_inputs.fees.unix_ms: must be a \\[K\\] int64"):
+        sim.simulate(fp, params, inputs=inputs)
+

@@ -83,18 +83,52 @@ class UploadDatasetResponse(_message.Message):
     def __init__(self, dataset: _Optional[_Union[_types_pb2.DatasetInfo, _Mapping]] = ...) -> None: ...
 
 class SimulateRequest(_message.Message):
-    __slots__ = ("dataset", "fingerprint", "parameters", "stride_minutes", "max_rows_per_message")
+    __slots__ = ("dataset", "fingerprint", "parameters", "stride_minutes", "max_rows_per_message", "minute_inputs")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     STRIDE_MINUTES_FIELD_NUMBER: _ClassVar[int]
     MAX_ROWS_PER_MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    MINUTE_INPUTS_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     fingerprint: _types_pb2.RunFingerprint
     parameters: _types_pb2.ParameterSet
     stride_minutes: int
     max_rows_per_message: int
-    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameters: _Optional[_Union[_types_pb2.ParameterSet, _Mapping]] = ..., stride_minutes: _Optional[int] = ..., max_rows_per_message: _Optional[int] = ...) -> None: ...
+    minute_inputs: MinuteInputs
+    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameters: _Optional[_Union[_types_pb2.ParameterSet, _Mapping]] = ..., stride_minutes: _Optional[int] = ..., max_rows_per_message: _Optional[int] = ..., minute_inputs: _Optional[_Union[MinuteInputs, _Mapping]] = ...) -> None: ...
+
+class TimeSeries(_message.Message):
+    __slots__ = ("unix_ms", "values")
+    UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    unix_ms: _types_pb2.Tensor
+    values: _types_pb2.Tensor
+    def __init__(self, unix_ms: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., values: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class Trades(_message.Message):
+    __slots__ = ("unix_ms", "token_in", "token_out", "amount_in")
+    UNIX_MS_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_IN_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_OUT_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_IN_FIELD_NUMBER: _ClassVar[int]
+    unix_ms: _types_pb2.Tensor
+    token_in: _containers.RepeatedScalarFieldContainer[str]
+    token_out: _containers.RepeatedScalarFieldContainer[str]
+    amount_in: _types_pb2.Tensor
+    def __init__(self, unix_ms: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ..., token_in: _Optional[_Iterable[str]] = ..., token_out: _Optional[_Iterable[str]] = ..., amount_in: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ...) -> None: ...
+
+class MinuteInputs(_message.Message):
+    __slots__ = ("fees", "gas_cost_usd", "arb_fees", "trades")
+    FEES_FIELD_NUMBER: _ClassVar[int]
+    GAS_COST_USD_FIELD_NUMBER: _ClassVar[int]
+    ARB_FEES_FIELD_NUMBER: _ClassVar[int]
+    TRADES_FIELD_NUMBER: _ClassVar[int]
+    fees: TimeSeries
+    gas_cost_usd: TimeSeries
+    arb_fees: TimeSeries
+    trades: Trades
+    def __init__(self, fees: _Optional[_Union[TimeSeries, _Mapping]] = ..., gas_cost_usd: _Optional[_Union[TimeSeries, _Mapping]] = ..., arb_fees: _Optional[_Union[TimeSeries, _Mapping]] = ..., trades: _Optional[_Union[Trades, _Mapping]] = ...) -> None: ...
 
 class SimulationSummary(_message.Message):
     __slots__ = ("tokens", "first_minute", "n_minutes", "stride_minutes", "n_rows", "final_value_usd", "initial_reserves", "final_reserves", "metrics", "rule_outputs", "warnings", "final_weights", "final_prices")
