@@ -471,6 +471,43 @@ def value_and_grad_sets(
     return mean, per_window, grads
 
 
+SETS_BATCH_CELLS = 1 << 22  # minute x asset cells of one batch of sets in period_reports
+
+
+@partial(jax.jit, static_argnames=("config", "periods"))
+def period_reports(
+    params: Params,
+    prices: Array,
+    start_index: Array,
+    config: SimConfig,
+    periods: tuple[tuple[int, int], ...],
+    states: Array,
+    log_prices=None,
+) -> tuple[tuple[dict, ...], Array, Array]:
+    """One continuous run per stacked parameter set [S, ...], reported per period.
+
+    Args:
+      periods: (first, end) minute offsets in the window per period (static; end exclusive).
+      states: [k] minute offsets whose weights and reserves are returned.
+
+    Returns:
+      (``metrics.slice_metrics`` of each period with every entry [S, ...], weights [S, k, n],
+      reserves [S, k, n]). Sets run in batches of at most ``SETS_BATCH_CELLS`` minute x asset
+      cells (at least one set), so memory stays bounded for many sets or long runs.
+    """
+
+    def one(set_params: Params):
+        out = simulate(set_params, prices, start_index, config, log_prices)
+        reports = tuple(
+            metrics.slice_metrics(out["values"][a:b], out["reserves"][a:b], out["prices"][a:b])
+            for a, b in periods
+        )
+        return reports, out["weights"][states], out["reserves"][states]
+
+    batch = max(1, SETS_BATCH_CELLS // (config.n_minutes * config.n_assets))
+    return lax.map(one, params, batch_size=batch)
+
+
 @partial(jax.jit, static_argnames=("config",))
 def readouts(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
     """Estimator internals of a momentum-family rule, sliced to the window: each [n_c, n]."""
