@@ -27,6 +27,7 @@ bench: $(STAMP)
 	$(PY) bench/engine.py
 	$(PY) bench/service.py
 	$(PY) bench/train.py
+	$(PY) bench/load.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache
