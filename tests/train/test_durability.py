@@ -4,11 +4,13 @@ sim_service replica killed mid-job, the only sim_service killed and restarted (w
 budget the job waits; past it the job is INTERRUPTED and resumes), a briefly locked SQLite store,
 and cancelled watch streams. Also: train_service never imports the engine."""
 
+import contextlib
 import signal
 import sqlite3
 import subprocess
 import sys
 import time
+from typing import Iterator
 
 import grpc
 import pytest
@@ -16,10 +18,9 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from client._generated.quantamm.v1 import training_pb2
+from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
 from tests.train.conftest import (
     REPO,
-    ServerProcess,
     comparable,
     gradient_request,
     run_job,
@@ -134,69 +135,59 @@ def test_a_job_finishes_on_the_other_sim_replica_when_one_dies(
         server.stop(0)
 
 
-def sim_on_a_fixed_port(cache_dir) -> tuple[ServerProcess, int]:
-    """A sim_service process and its port, to restart it on the same address."""
-    first = start_sim(cache_dir)
-    return first, first.port
-
-
-def test_sim_killed_and_restarted_mid_job_the_job_waits_and_finishes(cache_dir, tmp_path,
-                                                                     uninterrupted):
-    sim, port = sim_on_a_fixed_port(cache_dir)
-    server, _, trainer_port, manager = create_server(
-        [sim.address], f"sqlite:///{tmp_path / 'train.sqlite'}", host="127.0.0.1",
-        sim_retry_seconds=120)
+@contextlib.contextmanager
+def in_process_trainer(sim_addresses: list[str], store_url: str,
+                       **options) -> Iterator[training_pb2_grpc.TrainingServiceStub]:
+    """A training server in this process (stopped on exit); its stub."""
+    server, _, port, manager = create_server(sim_addresses, store_url, host="127.0.0.1",
+                                             **options)
     try:
-        stub = trainer_stub(f"127.0.0.1:{trainer_port}")
-        job_id = stub.StartJob(gradient_request(**LONG)).job_id
-        wait_for_iteration(stub, job_id, 10)
-        sim.kill()  # SIGKILL
-        sim = start_sim(cache_dir, port)  # back on the same address
-        job = wait_done(stub, job_id)
-        assert job.state == SUCCEEDED, job.message
-        assert job.result.iterations_done == 61
-        assert comparable(job.result) == comparable(uninterrupted)
+        yield trainer_stub(f"127.0.0.1:{port}")
     finally:
-        sim.kill()
         manager.shutdown()
         server.stop(0)
 
 
-def test_sim_gone_past_the_retry_budget_interrupts_the_job_which_resumes(cache_dir, tmp_path,
-                                                                         uninterrupted):
-    sim, port = sim_on_a_fixed_port(cache_dir)
-    server, _, trainer_port, manager = create_server(
-        [sim.address], f"sqlite:///{tmp_path / 'train.sqlite'}", host="127.0.0.1",
-        sim_retry_seconds=1)
+def long_job_past_iteration_10(stub) -> str:
+    job_id = stub.StartJob(gradient_request(**LONG)).job_id
+    wait_for_iteration(stub, job_id, 10)
+    return job_id
+
+
+@pytest.mark.parametrize("retry_seconds", [120, 1])
+def test_sim_killed_and_restarted_mid_job(cache_dir, tmp_path, uninterrupted, retry_seconds):
+    """The only sim_service is killed (SIGKILL) mid-job and restarted on the same address:
+    within the retry budget the job waits and finishes; past it the job is INTERRUPTED with
+    the reason and ResumeJob finishes it. Either way: the uninterrupted result."""
+    sims = [start_sim(cache_dir)]
     try:
-        stub = trainer_stub(f"127.0.0.1:{trainer_port}")
-        job_id = stub.StartJob(gradient_request(**LONG)).job_id
-        wait_for_iteration(stub, job_id, 10)
-        sim.kill()
-        job = wait_done(stub, job_id, timeout=60)
-        assert job.state == INTERRUPTED
-        assert "sim_service UNAVAILABLE" in job.message and "ResumeJob" in job.message
-        assert 10 <= job.progress.iteration < 60
-        sim = start_sim(cache_dir, port)
-        stub.ResumeJob(training_pb2.ResumeJobRequest(job_id=job_id))
-        job = wait_done(stub, job_id)
-        assert job.state == SUCCEEDED, job.message
-        assert comparable(job.result) == comparable(uninterrupted)
+        with in_process_trainer([sims[0].address], f"sqlite:///{tmp_path / 'train.sqlite'}",
+                                sim_retry_seconds=retry_seconds) as stub:
+            job_id = long_job_past_iteration_10(stub)
+            sims[0].kill()
+            if retry_seconds < 10:
+                job = wait_done(stub, job_id, timeout=60)
+                assert job.state == INTERRUPTED
+                assert "sim_service UNAVAILABLE" in job.message and "ResumeJob" in job.message
+                assert 10 <= job.progress.iteration < 60
+            sims.append(start_sim(cache_dir, sims[0].port))
+            if retry_seconds < 10:
+                stub.ResumeJob(training_pb2.ResumeJobRequest(job_id=job_id))
+            job = wait_done(stub, job_id)
     finally:
-        sim.kill()
-        manager.shutdown()
-        server.stop(0)
+        for sim in sims:
+            sim.kill()
+    assert job.state == SUCCEEDED, job.message
+    assert job.result.iterations_done == 61
+    assert comparable(job.result) == comparable(uninterrupted)
 
 
 def test_a_briefly_locked_sqlite_store_loses_nothing(sim_address, tmp_path, uninterrupted):
     path = tmp_path / "train.sqlite"
-    server, _, port, manager = create_server([sim_address], f"sqlite:///{path}?timeout=0.2",
-                                             host="127.0.0.1", store_retry_seconds=30)
-    try:
-        stub = trainer_stub(f"127.0.0.1:{port}")
+    with in_process_trainer([sim_address], f"sqlite:///{path}?timeout=0.2",
+                            store_retry_seconds=30) as stub:
         finished = run_job(stub, gradient_request(n_iterations=3))
-        job_id = stub.StartJob(gradient_request(**LONG)).job_id
-        wait_for_iteration(stub, job_id, 10)
+        job_id = long_job_past_iteration_10(stub)
         with structlog.testing.capture_logs() as logs:
             locker = sqlite3.connect(path, isolation_level=None)
             locker.execute("BEGIN EXCLUSIVE")  # no other writer until COMMIT
@@ -207,20 +198,15 @@ def test_a_briefly_locked_sqlite_store_loses_nothing(sim_address, tmp_path, unin
             locker.execute("COMMIT")
             locker.close()
             job = wait_done(stub, job_id)
-        assert any(entry["event"] == "store_retry" for entry in logs)
-        assert job.state == SUCCEEDED, job.message
-        assert comparable(job.result) == comparable(uninterrupted)
-    finally:
-        manager.shutdown()
-        server.stop(0)
+    assert any(entry["event"] == "store_retry" for entry in logs)
+    assert job.state == SUCCEEDED, job.message
+    assert comparable(job.result) == comparable(uninterrupted)
 
 
 def test_cancelled_watch_streams_free_their_threads(sim_address, tmp_path):
     """More cancelled WatchJob streams than request threads: the server still answers."""
-    server, _, port, manager = create_server([sim_address], f"sqlite:///{tmp_path / 't.sqlite'}",
-                                             host="127.0.0.1", workers=3)
-    try:
-        stub = trainer_stub(f"127.0.0.1:{port}")
+    with in_process_trainer([sim_address], f"sqlite:///{tmp_path / 't.sqlite'}",
+                            workers=3) as stub:
         job_id = stub.StartJob(gradient_request(n_iterations=100_000, report_every=1)).job_id
         for _ in range(8):
             stream = stub.WatchJob(training_pb2.WatchJobRequest(job_id=job_id), timeout=60)
@@ -229,9 +215,5 @@ def test_cancelled_watch_streams_free_their_threads(sim_address, tmp_path):
         time.sleep(1.5)  # one watch poll: every cancelled stream notices
         assert stub.GetJob(training_pb2.GetJobRequest(job_id=job_id), timeout=5).job.state == \
             training_pb2.JOB_STATE_RUNNING
-        cancelled = stub.CancelJob(training_pb2.CancelJobRequest(job_id=job_id), timeout=5)
-        assert wait_done(stub, cancelled.job.job_id, timeout=60).state == \
-            training_pb2.JOB_STATE_CANCELLED
-    finally:
-        manager.shutdown()
-        server.stop(0)
+        stub.CancelJob(training_pb2.CancelJobRequest(job_id=job_id), timeout=5)
+        assert wait_done(stub, job_id, timeout=60).state == training_pb2.JOB_STATE_CANCELLED

@@ -31,7 +31,11 @@ from tests.train.conftest import (
     trainer_stub,
     wait_done,
 )
-from tests.train.test_durability import LONG, uninterrupted, wait_for_iteration  # noqa: F401
+from tests.train.test_durability import (  # noqa: F401 (uninterrupted: a fixture)
+    in_process_trainer,
+    long_job_past_iteration_10,
+    uninterrupted,
+)
 from train_service import jobs, search
 from train_service.server import create_server
 
@@ -142,13 +146,9 @@ def test_two_training_workers_share_one_study(postgres_url, sim_address, tmp_pat
 def test_a_job_outlives_a_database_restart(postgres, sim_address, uninterrupted):  # noqa: F811
     """PostgreSQL stopped for a few seconds mid-job: progress writes and reads wait and retry,
     the finished job and the running one lose nothing."""
-    server, _, port, manager = create_server([sim_address], postgres["url"], host="127.0.0.1",
-                                             store_retry_seconds=60)
-    try:
-        stub = trainer_stub(f"127.0.0.1:{port}")
+    with in_process_trainer([sim_address], postgres["url"], store_retry_seconds=60) as stub:
         finished = run_job(stub, gradient_request(n_iterations=3))
-        job_id = stub.StartJob(gradient_request(**LONG)).job_id
-        wait_for_iteration(stub, job_id, 10)
+        job_id = long_job_past_iteration_10(stub)
         with structlog.testing.capture_logs() as logs:
             postgres["stop"]()
             time.sleep(3)
@@ -156,10 +156,7 @@ def test_a_job_outlives_a_database_restart(postgres, sim_address, uninterrupted)
             again = stub.GetJob(training_pb2.GetJobRequest(job_id=finished.job_id),
                                 timeout=60).job
             job = wait_done(stub, job_id)
-        assert any(entry["event"] == "store_retry" for entry in logs)
-        assert comparable(again.result) == comparable(finished.result)
-        assert job.state == training_pb2.JOB_STATE_SUCCEEDED, job.message
-        assert comparable(job.result) == comparable(uninterrupted)
-    finally:
-        manager.shutdown()
-        server.stop(0)
+    assert any(entry["event"] == "store_retry" for entry in logs)
+    assert comparable(again.result) == comparable(finished.result)
+    assert job.state == training_pb2.JOB_STATE_SUCCEEDED, job.message
+    assert comparable(job.result) == comparable(uninterrupted)
