@@ -504,7 +504,8 @@ def period_reports(
         )
         return reports, out["weights"][states], out["reserves"][states]
 
-    batch = max(1, SETS_BATCH_CELLS // (config.n_minutes * config.n_assets))
+    n_sets = jax.tree_util.tree_leaves(params)[0].shape[0]
+    batch = max(1, min(n_sets, SETS_BATCH_CELLS // (config.n_minutes * config.n_assets)))
     return lax.map(one, params, batch_size=batch)
 
 
