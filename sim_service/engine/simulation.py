@@ -496,17 +496,21 @@ def period_reports(
       cells (at least one set), so memory stays bounded for many sets or long runs.
     """
 
+    n_states = states.shape[0]
+    rows = jnp.concatenate([states, jnp.zeros((1,), states.dtype)])  # lax.map: no empty outputs
+
     def one(set_params: Params):
         out = simulate(set_params, prices, start_index, config, log_prices)
         reports = tuple(
             metrics.slice_metrics(out["values"][a:b], out["reserves"][a:b], out["prices"][a:b])
             for a, b in periods
         )
-        return reports, out["weights"][states], out["reserves"][states]
+        return reports, out["weights"][rows], out["reserves"][rows]
 
     n_sets = jax.tree_util.tree_leaves(params)[0].shape[0]
     batch = max(1, min(n_sets, SETS_BATCH_CELLS // (config.n_minutes * config.n_assets)))
-    return lax.map(one, params, batch_size=batch)
+    reports, weights, reserves = lax.map(one, params, batch_size=batch)
+    return reports, weights[:, :n_states], reserves[:, :n_states]
 
 
 @partial(jax.jit, static_argnames=("config",))
