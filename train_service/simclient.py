@@ -3,8 +3,9 @@
 A failed attempt moves straight on to the next replica; after every replica failed once the
 client waits (0.2 s, doubling, at most 2 s) before the next round, for at least ``attempts`` tries
 and as long as ``retry_seconds`` lasts (so a replica that restarts is waited for). Only transport
-failures are retried (UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it hung). Every other
-status is the simulator's answer to the request and is raised at once as ``SimulationError``.
+failures are retried (UNAVAILABLE: the replica is down or restarting; DEADLINE_EXCEEDED: it
+hung). Every other status is the simulator's answer to the request and is raised at once as
+``SimulationError``.
 
 Every channel uses gRPC's ``round_robin`` load balancing, so one target that resolves to several
 replicas (a Kubernetes headless Service, ``dns:///quantamm-sim-headless:50051``, or
