@@ -20,6 +20,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from sim_service.engine import prefix
 from sim_service.engine.transforms import MINUTES_PER_DAY
 
 DAYS_PER_YEAR = 365
@@ -73,17 +74,23 @@ def complete_blocks(values: Array, block: int) -> Array:
     return values[: n_blocks * block].reshape(n_blocks, block)
 
 
+@jax.custom_jvp
 def running_peak(values: Array) -> Array:
     """Running maximum along the last axis: [..., T] -> [..., T].
 
-    Gathered from the position that set each peak, so the gradient flows to that value (the
-    latest one on exact ties) without differentiating a scan, which is slow to compile.
+    Its derivative is taken from the position that set each peak (the latest one on exact
+    ties), a gather, so no scan is differentiated.
     """
-    axis = values.ndim - 1
-    peak = lax.cummax(lax.stop_gradient(values), axis=axis)
-    position = lax.broadcasted_iota(jnp.int32, values.shape, axis)
-    peak_position = lax.cummax(jnp.where(values == peak, position, 0), axis=axis)
-    return jnp.take_along_axis(values, peak_position, axis=axis)
+    return prefix.cummax(values)
+
+
+@running_peak.defjvp
+def _running_peak_jvp(primals, tangents):
+    (values,), (tangent,) = primals, tangents
+    peak = prefix.cummax(values)
+    position = lax.broadcasted_iota(jnp.int32, values.shape, values.ndim - 1)
+    peak_position = prefix.cummax(jnp.where(values == peak, position, 0))
+    return peak, jnp.take_along_axis(tangent, peak_position, axis=-1)
 
 
 def drawdowns(values: Array) -> Array:

@@ -22,6 +22,8 @@ import jax.numpy as jnp
 import numpy as np
 from jax import Array, lax
 
+from sim_service.engine import prefix
+
 
 def asset_sum(x: Array) -> Array:
     """Sum over the last (asset) axis, unrolled: [..., n] -> [...].
@@ -43,7 +45,7 @@ def log_growth_increments(weights: Array, log_prices: Array) -> Array:
 def log_growth(weights: Array, log_prices: Array) -> Array:
     """S_t for t = 0 .. L-1 ([L], S_0 = 0)."""
     increments = log_growth_increments(weights, log_prices)
-    return jnp.concatenate([jnp.zeros((1,), increments.dtype), jnp.cumsum(increments)])
+    return jnp.concatenate([jnp.zeros((1,), increments.dtype), prefix.cumsum(increments)])
 
 
 def tfmm_reserves(
