@@ -13,8 +13,8 @@ import numpy as np
 from client import fingerprints
 from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc, types_pb2
 from client.errors import from_rpc_error
-from client.sim import (RETRIED, Fingerprint, ServiceClient, as_fingerprint, as_parameter_set,
-                        to_datetime)
+from client.channels import RETRIED, ServiceClient
+from client.sim import Fingerprint, as_fingerprint, as_parameter_set, to_datetime
 from client.tensors import from_tensor
 from client.training_settings import to_training_settings
 from sim_service.fingerprint import fill_defaults

@@ -24,7 +24,7 @@ import structlog
 from grpc_health.v1 import health
 
 from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
-from client.sim import TLSConfig
+from client.channels import TLSConfig
 from sim_service import logs, serving
 from train_service import jobs
 from train_service.errors import as_request_error

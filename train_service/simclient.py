@@ -23,7 +23,7 @@ import grpc
 import structlog
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
-from client.sim import TLSConfig, bearer_metadata
+from client.channels import TLSConfig, bearer_metadata
 from train_service.errors import SimulationError, invalid
 
 log = structlog.get_logger(__name__)

@@ -27,6 +27,8 @@ TIME_COLUMNS = ("unix", "unix_timestamp", "timestamp", "unix_ms")
 
 def times_and_values(table: pd.DataFrame, field: str) -> tuple[np.ndarray, np.ndarray]:
     """(unix ms [K] int64, values [K] float64) of a series table, sorted by time."""
+    if not isinstance(table, pd.DataFrame):
+        raise DataError(field, f"must be a pandas DataFrame, got {type(table).__name__}")
     time_column = next((c for c in TIME_COLUMNS if c in table.columns), None)
     times = table[time_column] if time_column else table.index.to_series()
     values = table.drop(columns=[time_column]) if time_column else table

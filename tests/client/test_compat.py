@@ -51,8 +51,9 @@ def test_do_run_low_data_mode_and_test_period(embedded_only, vectors_dir):
     assert train["final_value"] == full["final_value"]
     assert test["bout_length"] == 31 * 1440 and test["initial_reserves"].shape == (3,)
     assert test["initial_reserves"] @ test["initial_prices"] == pytest.approx(1e6, rel=1e-12)
-    with pytest.raises(ValueError, match="fees_df"):
+    with pytest.raises(ValueError, match="must be a pandas DataFrame") as info:
         do_run_on_historic_data(fingerprint, params, fees_df=object())
+    assert info.value.field == "fees"
 
 
 def test_misspelt_keys_are_refused_with_the_valid_ones(embedded_only):

@@ -12,7 +12,8 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, training_pb2
 from client._generated.quantamm.v1 import training_pb2_grpc
 from client.errors import UnauthenticatedError, UnavailableError
-from client.sim import SimClient, TLSConfig
+from client.channels import TLSConfig
+from client.sim import SimClient
 from sim_service import serving
 from tests.reliability.conftest import TOKEN
 from tests.train.conftest import ServerProcess, gradient_request, wait_done
