@@ -24,6 +24,8 @@ from sim_service.errors import as_request_error
 from sim_service.servicer import Limits, SimulationServicer
 
 log = structlog.get_logger(__name__)
+# Clients reconnect this often, picking up replicas added since (headless Service DNS).
+CONNECTION_AGE_SECONDS = 300.0
 SERVICE_NAME = simulation_pb2.DESCRIPTOR.services_by_name["SimulationService"].full_name
 
 
@@ -78,6 +80,7 @@ def create_server(
         max_message_mib=max_message_mib,
         security=security,
         max_concurrent_rpcs=max_concurrent_rpcs,
+        max_connection_age_seconds=CONNECTION_AGE_SECONDS,
     )
     bound = serving.bind(server, host, port, security)
     server.start()

@@ -257,14 +257,21 @@ def build_server(
     extra_interceptors: Iterable[grpc.ServerInterceptor] = (),
     security: Security = Security(),
     max_concurrent_rpcs: int | None = None,
+    max_connection_age_seconds: float | None = None,
 ) -> tuple[grpc.Server, health.HealthServicer]:
     """A server with the services ``register`` adds, health checking and reflection. At most
     ``max_concurrent_rpcs`` calls (default ``8 * workers``) run or wait for a worker; more are
-    refused with RESOURCE_EXHAUSTED, so the queue stays bounded."""
+    refused with RESOURCE_EXHAUSTED, so the queue stays bounded. With
+    ``max_connection_age_seconds`` clients are asked to reconnect that often (calls in flight
+    get a minute to finish), so round-robin clients of a scaled-up headless Service re-resolve
+    its DNS name and reach new replicas."""
     options = [
         ("grpc.max_send_message_length", max_message_mib * MIB),
         ("grpc.max_receive_message_length", max_message_mib * MIB),
     ]
+    if max_connection_age_seconds:
+        options += [("grpc.max_connection_age_ms", int(max_connection_age_seconds * 1000)),
+                    ("grpc.max_connection_age_grace_ms", 60_000)]
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=workers),
         interceptors=[ServiceInterceptor(map_error), *security.interceptors(),
