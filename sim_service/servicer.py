@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import pathlib
+import threading
 from typing import Iterator
 
 import grpc
@@ -27,6 +28,7 @@ from sim_service.translate import (
     timestamp_to_date,
 )
 
+MAX_CACHED_RUNS = 64
 # Default chunking keeps each streamed message under ~3 MiB (gRPC clients accept 4 MiB).
 DEFAULT_MESSAGE_BYTES = 3 * 1024 * 1024
 RULE_DESCRIPTIONS = {
@@ -152,6 +154,24 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
     def __init__(self, registry: DatasetRegistry, limits: Limits | None = None) -> None:
         self.registry = registry
         self.limits = limits or Limits.of()
+        self._runs: dict[tuple, Run] = {}  # resolved Evaluate runs (training repeats them)
+        self._runs_lock = threading.Lock()
+
+    def _evaluate_run(self, request) -> Run:
+        """``resolve_run`` of an Evaluate request, reused for the same dataset, fingerprint and
+        window length (datasets are never replaced under a name; failures are not kept)."""
+        key = (request.dataset, request.fingerprint.SerializeToString(deterministic=True),
+               request.window_length_minutes)
+        with self._runs_lock:
+            run = self._runs.get(key)
+        if run is None:
+            run = resolve_run(self.registry, request.dataset, request.fingerprint,
+                              "endTestDateString", window_minutes=request.window_length_minutes)
+            with self._runs_lock:
+                if len(self._runs) >= MAX_CACHED_RUNS:
+                    self._runs.pop(next(iter(self._runs)))
+                self._runs[key] = run
+        return run
 
     def ListRules(self, request, context):
         return simulation_pb2.ListRulesResponse(rules=[rule_info(r) for r in simulation.RULES])
@@ -276,8 +296,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         self.limits.check("parameter_sets", len(request.parameter_sets), offsets.size, length,
                           len(request.fingerprint.tokens),
                           "gradient" if request.with_gradient else "evaluate")
-        run = resolve_run(self.registry, request.dataset, request.fingerprint,
-                          "endTestDateString", window_minutes=length)
+        run = self._evaluate_run(request)
         params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
                                       "parameter_sets")
         last_start = run.plan.start_index + int(offsets.max())
