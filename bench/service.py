@@ -1,8 +1,12 @@
 """Evaluate over gRPC (a real server on loopback) vs the same computation in-process.
 
 Run: ``python bench/service.py [--repeats N]``. Momentum, BTC/ETH/USDC, period 2023-01-01 ..
-2024-01-01 on the bundled data, value and gradient: (a) one parameter set, one window of the
-whole year; (b) 4 sets x 8 windows of 60 days (a training step).
+2024-01-01 on the bundled data: (a) value and gradient, one parameter set, one window of the
+whole year (and 16 sets); (b) value and gradient, 4 sets x 8 windows of 60 days (a training step); (c) values
+only, 1 set x 40 windows of 60 days (an Optuna trial). Columns: the engine call in-process
+(arrays already on the device, results copied to NumPy), the same request through the
+servicer in-process (validation and protobuf conversion, no network), and a real gRPC call on
+loopback; the ratio is gRPC over the engine call. Access logs at WARNING (JSON).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ from timing import median_ms  # bench/ is on sys.path when run
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.tensors import to_tensor
-from sim_service import parameters
+from sim_service import logs, parameters
 from sim_service.data.device import bundled_dataset
 from sim_service.engine import simulation
 from sim_service.engine.windows import plan_window
@@ -33,7 +37,8 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
 
-    server, _, port, _ = create_server(host="127.0.0.1", port=0)
+    logs.configure(json=True, level="WARNING")
+    server, _, port, servicer = create_server(host="127.0.0.1", port=0)
     stub = simulation_pb2_grpc.SimulationServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
     data = bundled_dataset(("BTC", "ETH", "USDC"))
     plan = plan_window(START_ROW, END_ROW, data.series.n_minutes, 365)
@@ -43,29 +48,37 @@ def main() -> None:
         tokens=["BTC", "ETH", "USDC"], rule="momentum",
         start_time=Timestamp(seconds=START), end_time=Timestamp(seconds=END))
 
-    cases = [("1 set x 1 window x 365 days", 1, [0], 525_600),
-             ("4 sets x 8 windows x 60 days", 4, list(range(0, 80_000, 10_000)), 60 * 1440)]
-    print(f"device: {jax.devices()[0].platform}; value and gradient; median of {args.repeats}")
-    print(f"{'case':<32}{'in-process ms':>15}{'gRPC ms':>12}{'ratio':>8}")
-    for label, n_sets, offsets, length in cases:
+    cases = [("grad, 1 set x 1 window x 365 days", 1, [0], 525_600, True),
+             ("grad, 4 sets x 8 windows x 60 days", 4, list(range(0, 80_000, 10_000)), 86_400,
+              True),
+             ("no grad, 1 set x 40 windows x 60 days", 1, list(range(0, 280_000, 7_000)),
+              86_400, False),
+             ("grad, 16 sets x 1 window x 365 days", 16, [0], 525_600, True)]
+    print(f"device: {jax.devices()[0].platform}; Evaluate; median of {args.repeats}")
+    print(f"{'case':<40}{'engine ms':>11}{'servicer ms':>13}{'gRPC ms':>10}{'ratio':>8}")
+    for label, n_sets, offsets, length, with_gradient in cases:
         sets = parameters.init_base_parameters("momentum", {}, {"chunk_period": 1440}, 3, n_sets)
         stacked = {k: jnp.asarray(v) for k, v in sets.items()}
         config = simulation.SimConfig("momentum", 3, length + 1)
         starts = jnp.asarray(plan.start_index + np.asarray(offsets))
 
         def in_process():
-            out = simulation.value_and_grad_sets(stacked, prices, starts, config, log_prices)
-            jax.block_until_ready(out)
-            return {k: np.asarray(v) for k, v in out[2].items()}
+            if with_gradient:
+                out = simulation.value_and_grad_sets(stacked, prices, starts, config, log_prices)
+                return np.asarray(out[1]), {k: np.asarray(v) for k, v in out[2].items()}
+            return np.asarray(simulation.evaluate_sets(stacked, prices, starts, config,
+                                                       log_prices))
 
         request = simulation_pb2.EvaluateRequest(
             dataset="default", fingerprint=fingerprint,
             parameter_sets=[types_pb2.ParameterSet(values={k: to_tensor(v[i]) for k, v in sets.items()})
                             for i in range(n_sets)],
-            window_start_offsets_minutes=offsets, window_length_minutes=length, with_gradient=True)
+            window_start_offsets_minutes=offsets, window_length_minutes=length,
+            with_gradient=with_gradient)
         local = median_ms(in_process, args.repeats)
+        direct = median_ms(lambda: servicer.Evaluate(request, None), args.repeats)
         remote = median_ms(lambda: stub.Evaluate(request), args.repeats)
-        print(f"{label:<32}{local:>15.2f}{remote:>12.2f}{remote / local:>8.3f}")
+        print(f"{label:<40}{local:>11.2f}{direct:>13.2f}{remote:>10.2f}{remote / local:>8.3f}")
     server.stop(0)
 
 
