@@ -18,7 +18,7 @@ import jax
 import structlog
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc
-from sim_service import logs, serving
+from sim_service import logs, serving, warmup
 from sim_service.datasets import DatasetRegistry
 from sim_service.errors import as_request_error
 from sim_service.servicer import Limits, SimulationServicer
@@ -54,6 +54,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="refuse a call whose estimated memory exceeds this (default: half "
                              "the memory available at start) [QUANTAMM_MEMORY_BUDGET_MIB]")
     serving.add_security_arguments(parser)
+    parser.add_argument("--warmup", default=env("QUANTAMM_SIM_WARMUP", ""),
+                        help="compile these RULE:DAYS configurations at start, e.g. "
+                             "momentum:365,momentum:90 (see sim_service.warmup) "
+                             "[QUANTAMM_SIM_WARMUP]")
     parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
     return parser.parse_args(argv)
 
@@ -98,6 +102,7 @@ def enable_compilation_cache(cache_dir: str) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.configure(json=True, level=args.log_level)
+    warmup.parse(args.warmup)  # a bad spec fails before anything starts
     if args.cache_dir:
         os.environ["QUANTAMM_CACHE_DIR"] = args.cache_dir
         enable_compilation_cache(args.cache_dir)
@@ -106,6 +111,9 @@ def main(argv: list[str] | None = None) -> None:
         args.host, args.port, args.data_dir, args.workers, args.max_message_mib,
         args.max_request_cells, args.memory_budget_mib, security, args.max_concurrent_rpcs,
     )
+    if args.warmup:
+        log.info("warmup_done", spec=args.warmup,
+                 seconds=round(warmup.warm_up(servicer, args.warmup), 2))
     log.info("sim_service_started", port=port, data_dir=args.data_dir, cache_dir=args.cache_dir,
              devices=[str(d) for d in jax.devices()], **security.describe(),
              max_request_cells=servicer.limits.max_cells,
