@@ -301,8 +301,39 @@ def window_reserves(
 # --------------------------------------------------------------------------- entry points
 
 
-@partial(jax.jit, static_argnames=("config",))
+def sequential_device(config: SimConfig, backend: str | None = None):
+    """The device for a run whose reserves come from a per-minute sequential scan (with-fees
+    path, CoW, Gyroscope): the CPU when the default ``backend`` is an accelerator (one long
+    chain of tiny steps is faster there than as one accelerator launch per minute), else None
+    (the default device)."""
+    backend = backend or jax.default_backend()
+    sequential = config.uses_fee_path or config.rule in TWO_ASSET_RULES
+    if backend == "cpu" or not sequential:
+        return None
+    try:
+        return jax.devices("cpu")[0]
+    except RuntimeError:
+        return None
+
+
 def simulate(
+    params: Params,
+    prices: Array,
+    start_index: Array,
+    config: SimConfig,
+    log_prices=None,
+    dynamic: fee_reserves.DynamicInputs | None = None,
+) -> dict:
+    """``simulate_on_device`` on the device ``sequential_device`` picks (inputs moved there)."""
+    device = sequential_device(config)
+    if device is not None and not isinstance(prices, jax.core.Tracer):
+        params, prices, start_index, log_prices, dynamic = jax.device_put(
+            (params, prices, start_index, log_prices, dynamic), device)
+    return simulate_on_device(params, prices, start_index, config, log_prices, dynamic)
+
+
+@partial(jax.jit, static_argnames=("config",))
+def simulate_on_device(
     params: Params,
     prices: Array,
     start_index: Array,
@@ -338,6 +369,9 @@ def simulate(
         "final_reserves": pool_reserves[-1],
         **extra,
     }
+
+
+simulate._cache_size = simulate_on_device._cache_size  # compiled programs (compile-once checks)
 
 
 def daily_boundary_values(minute_weights: Array, minute_log_prices: Array, pool_value: float):

@@ -171,3 +171,13 @@ def test_a_three_year_run_stays_under_two_gib():
     result = json.loads(output.strip().splitlines()[-1])
     assert result["minutes"] == 3 * 365 * DAY
     assert 0 < result["peak_rss_mib"] < 2048
+
+
+def test_sequential_scans_go_to_the_cpu_when_an_accelerator_is_the_default():
+    fees = simulation.SimConfig("momentum", 3, 10 * DAY, fees=0.003)
+    zero = simulation.SimConfig("momentum", 3, 10 * DAY)
+    cow = simulation.SimConfig("cow", 2, 10 * DAY)
+    assert simulation.sequential_device(fees, "gpu").platform == "cpu"
+    assert simulation.sequential_device(cow, "gpu").platform == "cpu"
+    assert simulation.sequential_device(zero, "gpu") is None
+    assert simulation.sequential_device(fees, "cpu") is None
