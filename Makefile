@@ -22,7 +22,7 @@ test: $(STAMP)
 run: $(STAMP)
 	$(VENV)/bin/quantamm train examples/momentum_btc_eth_usdc.toml --report-every 5 --plot out/demo.png
 
-## make bench: time the engine's hot paths
+## make bench: the benchmark tables (engine, gRPC vs in-process, training, load); figures in bench/RESULTS.md
 bench: $(STAMP)
 	$(PY) bench/engine.py
 	$(PY) bench/service.py
