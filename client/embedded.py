@@ -52,8 +52,8 @@ class ServiceProcess:
         else:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = log_path.open("a", encoding="utf-8")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", module, *args],
+        self.process = subprocess.Popen(  # INFO: the port is read from the start line
+            [sys.executable, "-m", module, "--log-level", "INFO", *args],
             stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.PIPE, text=True,
             env={**os.environ, **(env or {})}, start_new_session=True)
         threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True).start()

@@ -156,11 +156,18 @@ def _parameter_array(tensor: types_pb2.Tensor, field: str, n_assets: int) -> np.
     return array
 
 
+def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
+    """The fingerprint's initial values as engine params [n] per key."""
+    defaults = parameters.base_parameters(fp["rule"], fp, fp["chunk_period"], n_assets, 1)
+    return {key: value[0] for key, value in defaults.items()}
+
+
 def parameter_set_to_engine(
-    values: Mapping[str, types_pb2.Tensor], fp: Mapping[str, Any], n_assets: int, field: str
+    values: Mapping[str, types_pb2.Tensor], fp: Mapping[str, Any], n_assets: int, field: str,
+    defaults: Mapping[str, np.ndarray] | None = None,
 ) -> dict[str, np.ndarray]:
-    """One ParameterSet -> engine params [n] per key; missing keys take the fingerprint's
-    initial values, unknown keys are refused with the list of valid ones."""
+    """One ParameterSet -> engine params [n] per key; missing keys take ``defaults`` (the
+    fingerprint's initial values when None), unknown keys are refused with the valid ones."""
     rule = fp["rule"]
     allowed = set(schema.get_param_schema(rule)) | ALTERNATIVE_KEYS.get(rule, set()) | HUMAN_KEYS
     arrays = {}
@@ -181,17 +188,16 @@ def parameter_set_to_engine(
         engine = parameters.human_to_params(rule, arrays, n_assets, fp["chunk_period"])
     except ValueError as error:
         raise invalid(f"{field}.values", str(error)) from error
-    defaults = parameters.base_parameters(rule, fp, fp["chunk_period"], n_assets, 1)
-    return {**{k: v[0] for k, v in defaults.items()}, **engine}
+    return {**(initial_parameters(fp, n_assets) if defaults is None else defaults), **engine}
 
 
 def stack_parameter_sets(sets: Sequence, fp: Mapping[str, Any], n_assets: int, field: str):
     """Repeated ParameterSet -> stacked engine params [S, n] per key."""
     if not sets:
         raise invalid(field, "give at least one parameter set")
-    engine_sets = [
-        parameter_set_to_engine(s.values, fp, n_assets, f"{field}[{i}]") for i, s in enumerate(sets)
-    ]
+    defaults = initial_parameters(fp, n_assets)
+    engine_sets = [parameter_set_to_engine(s.values, fp, n_assets, f"{field}[{i}]", defaults)
+                   for i, s in enumerate(sets)]
     keys = set(engine_sets[0])
     for i, engine in enumerate(engine_sets[1:], start=1):
         if set(engine) != keys:
