@@ -30,6 +30,12 @@ def bundled_tokens() -> tuple[str, ...]:
     return tuple(daily_closes().columns)
 
 
+@functools.cache
+def bundled_series() -> PriceSeries:
+    """The bundled default series (built, or read from the cache, once per process)."""
+    return bundled_minute_prices()
+
+
 @dataclasses.dataclass(frozen=True)
 class Dataset:
     name: str
@@ -38,7 +44,7 @@ class Dataset:
 
     @property
     def series(self) -> PriceSeries:
-        return self.data.series if self.data else bundled_minute_prices()
+        return self.data.series if self.data else bundled_series()
 
 
 class DatasetRegistry:
