@@ -139,9 +139,13 @@ def test_guide_gradient_descent_example_through_the_environment_addresses(via_en
     np.testing.assert_allclose(metadata["best_final_weights"], run["final_weights"], rtol=1e-12)
     np.testing.assert_allclose(metadata["best_final_reserves"], run["final_reserves"],
                                rtol=1e-12)
-    # Selection is by the validation metric: the chosen iteration has the best one seen.
+    # Selection (training spec 3.9): the best iteration has the highest set-mean validation
+    # metric of all evaluations (so of every reported one), and the chosen set is the best set
+    # of that iteration (its own metric at least the mean).
     validation = [event["validation_metric"] for event in metadata["history"]]
-    assert metadata["best_metric_value"] == pytest.approx(max(validation), rel=1e-12)
+    assert metadata["best_metric_value"] >= max(validation) - 1e-12
+    assert metadata["best_val_metrics"][0]["daily_log_sharpe"] >= metadata[
+        "best_metric_value"] - 1e-12
 
 
 def test_guide_optuna_example(via_environment):
