@@ -30,7 +30,7 @@ from client import embedded
 from client.compat import dataset_for, sim_client, train_client
 from client.errors import QuantAMMError
 from client.sim import SimClient
-from client.train import JobUpdate, TrainClient, TrainingJob, start_request
+from client.train import JobUpdate, TrainClient, TrainingJob
 from sim_service import logs
 from sim_service.fingerprint import FingerprintError, fill_defaults, sorted_tokens
 
@@ -222,14 +222,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     fp, options = split_config(load_config(args.config, args.set))
     if args.method:
         fp.setdefault("optimisation_settings", {})["method"] = args.method
-    request = start_request(fp, report_every=args.report_every, display_name=args.name or "",
-                            initial_parameters=[options["params"]] if "params" in options else ())
+    filled = fill_defaults(fp)  # refuse bad keys before any service starts
     with sim_client(args.sim_address) as sim, \
             train_client(args.sim_address, args.train_address) as trainer:
-        request.dataset = options.get("dataset") or dataset_for(sim, sorted_tokens(
-            fill_defaults(fp)))
-        job_id = trainer.call(trainer.stub.StartJob, request).job_id
-        log.info("job_started", job_id=job_id, dataset=request.dataset)
+        dataset = options.get("dataset") or dataset_for(sim, sorted_tokens(filled))
+        job_id = trainer.start(
+            filled, dataset=dataset, report_every=args.report_every,
+            display_name=args.name or "",
+            initial_parameters=[options["params"]] if "params" in options else ())
+        log.info("job_started", job_id=job_id, dataset=dataset)
         if args.detach:
             emit(args, {"job_id": job_id}, [job_id])
             return 0

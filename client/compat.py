@@ -19,7 +19,7 @@ import structlog
 from client import embedded
 from client.errors import NotFoundError
 from client.sim import SimClient, SimulationResult, minute_inputs
-from client.train import JobUpdate, TrainClient, TrainingJob, start_request
+from client.train import JobUpdate, TrainClient, TrainingJob
 from client.training_settings import method_of
 from sim_service.data import PriceSeries, from_price_data, load_price_folder
 from sim_service.fingerprint import FingerprintError, fill_defaults, sorted_tokens
@@ -63,8 +63,10 @@ def dataset_for(sim: SimClient, tokens: Sequence[str], price_data: Any = None,
 
 
 def result_dict(sim: SimClient, fp: Mapping[str, Any], params: Mapping[str, Any],
-                run: SimulationResult, dataset: str, low_data_mode: bool) -> dict[str, Any]:
-    """The reference's result keys from a simulated window."""
+                run: SimulationResult, dataset: str, low_data_mode: bool,
+                with_readouts: bool) -> dict[str, Any]:
+    """The reference's result keys from a simulated window (``readouts`` fetched when
+    ``with_readouts``)."""
     result: dict[str, Any] = {
         "final_value": run.final_value,
         "final_reserves": run.final_reserves,
@@ -83,8 +85,7 @@ def result_dict(sim: SimClient, fp: Mapping[str, Any], params: Mapping[str, Any]
                       hodl_value=run.hodl_values)
     if run.rule_outputs is not None:
         result["rule_outputs"] = run.rule_outputs
-    rules = {r.name: r for r in sim.list_rules()}
-    if rules[fp["rule"]].has_readouts:
+    if with_readouts:
         result["readouts"] = sim.readouts(fp, params, dataset)
     return result
 
@@ -149,17 +150,18 @@ def do_run_on_historic_data(
         dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
         test_fp = {**fp, "startDateString": fp["endDateString"],
                    "endDateString": fp["endTestDateString"], "endTestDateString": None}
+        readouts = next(r.has_readouts for r in sim.list_rules() if r.name == fp["rule"])
         results = []
         for param_set in param_sets:
             result = result_dict(sim, fp, param_set,
                                  sim.simulate(fp, param_set, dataset, inputs=inputs), dataset,
-                                 low_data_mode)
+                                 low_data_mode, readouts)
             if verbose:
                 log.info("run_finished", rule=fp["rule"], final_value=result["final_value"])
             if do_test_period:
                 test = result_dict(sim, test_fp, param_set,
                                    sim.simulate(test_fp, param_set, dataset), dataset,
-                                   low_data_mode)
+                                   low_data_mode, readouts)
                 result = (result, test)
             results.append(result)
     return results[0] if isinstance(params, Mapping) else results
@@ -260,11 +262,11 @@ def train_on_historic_data(
     if warm_start_weights is not None:
         weights = np.asarray(warm_start_weights, dtype=np.float64)
         fp["initial_weights_logits"] = [float(v) for v in np.log(weights / weights.sum())]
-    request = start_request(fp, dataset="default", report_every=iterations_per_print,
-                            initial_parameters=[warm_start_params] if warm_start_params else ())
     with sim_client(sim_address) as sim, train_client(sim_address, train_address) as trainer:
-        request.dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
-        job_id = trainer.call(trainer.stub.StartJob, request).job_id
+        dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
+        job_id = trainer.start(
+            fp, dataset=dataset, report_every=iterations_per_print,
+            initial_parameters=[warm_start_params] if warm_start_params else ())
         history: list[dict[str, Any]] = []
         printer = ProgressPrinter(iterations_per_print) if verbose else None
 
@@ -290,5 +292,5 @@ def train_on_historic_data(
                      test=job.result.test_metrics.get(job.result.selection_metric))
         if not return_training_metadata:
             return params
-        final_state = sim.simulate(fp, params, request.dataset, stride_minutes=ONE_ROW_STRIDE)
+        final_state = sim.simulate(fp, params, dataset, stride_minutes=ONE_ROW_STRIDE)
     return params, training_metadata(job, fp, history, final_state, time.monotonic() - started)
