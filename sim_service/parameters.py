@@ -19,7 +19,7 @@ from sim_service.units import inverse_squareplus, memory_days_to_logit_lamb
 
 NOISE_METHODS = ("gaussian", "sobol", "lhs", "centered_lhs")
 UNPERTURBED_KEYS = frozenset({"initial_weights_logits", "subsidary_params"})
-_INITIAL_VALUE_DEFAULTS: dict[str, Any] = {
+_INITIAL_VALUE_DEFAULTS: dict[str, Any] = {  # also the keys base_parameters reads
     "initial_memory_length": 10.0,
     "initial_memory_length_delta": 0.0,
     "initial_k_per_day": 20.0,
@@ -29,6 +29,8 @@ _INITIAL_VALUE_DEFAULTS: dict[str, Any] = {
     "initial_raw_exponents": 0.0,
     "initial_pre_exp_scaling": 0.5,
 }
+
+INITIAL_VALUE_KEYS = tuple(_INITIAL_VALUE_DEFAULTS)
 
 
 def broadcast_initial(value: Any, name: str, n_assets: int, n_sets: int) -> np.ndarray:
@@ -159,18 +161,20 @@ def init_base_parameters(
 
 
 def _per_token(value: Any, name: str, n_assets: int) -> np.ndarray:
+    """A scalar, [1] or [..., n_assets] value -> float64 [..., n_assets]."""
     array = np.atleast_1d(np.asarray(value, dtype=np.float64))
     if array.shape == (1,):
         return np.repeat(array, n_assets)
-    if array.shape != (n_assets,):
-        raise ValueError(f"{name}: expected 1 or {n_assets} values, got {array.size}")
+    if array.shape[-1] != n_assets:
+        raise ValueError(f"{name}: expected 1 or {n_assets} values, got {array.shape[-1]}")
     return array
 
 
 def human_to_params(
     rule: str, human: Mapping[str, Any], n_assets: int, chunk_period: int
 ) -> dict[str, np.ndarray]:
-    """Named per-token values in human units -> engine params [n] per key.
+    """Named per-token values in human units -> engine params [..., n] per key (a leading set
+    axis, if any, is kept).
 
     ``memory_days`` -> ``logit_lamb`` (min variance: both memory_days_1/2); ``k_per_day`` ->
     ``log_k`` (momentum family) or ``sp_k`` (channel rules), which give the same k as the
@@ -179,6 +183,7 @@ def human_to_params(
     ``initial_weights_logits = log(w)``; other names pass through unchanged.
     """
     values = {name: _per_token(value, name, n_assets) for name, value in human.items()}
+    shape = np.broadcast_shapes(*(v.shape for v in values.values())) if values else (n_assets,)
     params: dict[str, np.ndarray] = {}
     channel = rule in ("power_channel", "mean_reversion_channel")
     for name, value in values.items():
@@ -204,13 +209,13 @@ def human_to_params(
         elif name in ("weights", "initial_weights"):
             if np.any(value <= 0):
                 raise ValueError(f"{name}: weights must be positive")
-            params["initial_weights_logits"] = np.log(value / value.sum())
+            params["initial_weights_logits"] = np.log(value / value.sum(axis=-1, keepdims=True))
         else:
             params[name] = value
     if rule != "gyroscope":  # a Gyroscope with weights fits its geometry to them
-        params.setdefault("initial_weights_logits", np.zeros(n_assets))
+        params.setdefault("initial_weights_logits", np.zeros(shape))
     if "logit_lamb" in params:
-        params.setdefault("logit_delta_lamb", np.zeros(n_assets))
+        params.setdefault("logit_delta_lamb", np.zeros(shape))
     return params
 
 

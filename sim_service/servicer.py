@@ -304,20 +304,20 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             raise invalid("window_start_offsets_minutes",
                           f"the window at offset {int(offsets.max())} runs past the data of "
                           "the fingerprint's period (end_test_time or end_time)")
-        starts = jnp.asarray(run.plan.start_index + offsets)
+        starts = run.plan.start_index + offsets
         ensure_time_left(context)
         if request.with_gradient:
             mean, per_window, grads = simulation.value_and_grad_sets(
                 params, run.prices, starts, run.config, run.log_prices)
-            gradients = {key: to_tensor(np.asarray(value)) for key, value in grads.items()}
         else:
             per_window = simulation.evaluate_sets(params, run.prices, starts, run.config,
                                                   run.log_prices)
-            mean, gradients = jnp.mean(per_window, axis=1), {}
+            mean, grads = jnp.mean(per_window, axis=1), {}
+        mean, per_window, grads = jax.device_get((mean, per_window, grads))  # one transfer
         return simulation_pb2.EvaluateResponse(
-            objectives=to_tensor(np.asarray(per_window)),
-            mean_objectives=to_tensor(np.asarray(mean)),
-            gradients=gradients,
+            objectives=to_tensor(per_window),
+            mean_objectives=to_tensor(mean),
+            gradients={key: to_tensor(value) for key, value in grads.items()},
             return_val=run.config.return_val,
             fused=run.config.uses_fused_objective,
         )

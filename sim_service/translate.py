@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from typing import Any, Callable, Mapping, Sequence
 
 import grpc
-import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 from google.protobuf import timestamp_pb2
@@ -83,6 +83,8 @@ HUMAN_RANGES: dict[str, Check] = {
     "width": (lambda v, rule: v > 0, "must be > 0"),
     "amplitude": (lambda v, rule: v > 0, "must be > 0"),
     "pre_exp_scaling": (lambda v, rule: v > 0, "must be > 0"),
+    "weights": (lambda v, rule: v > 0, "weights must be positive"),
+    "initial_weights": (lambda v, rule: v > 0, "weights must be positive"),
 }
 # Engine-space (log, logit, squareplus) parameters: beyond this magnitude they saturate to inf/NaN.
 RAW_PREFIXES = ("log", "logit", "sp_", "raw_")
@@ -145,64 +147,120 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
 
 
 def _parameter_array(tensor: types_pb2.Tensor, field: str, n_assets: int) -> np.ndarray:
+    """One parameter tensor -> float64 [n_assets] (a [1] or scalar tensor is repeated)."""
     array = from_tensor(tensor, field)
     if array.dtype.kind not in "fi":
         raise invalid(field, f"must be a float tensor, got {array.dtype}")
     if array.size not in (1, n_assets) or array.ndim > 1:
         raise invalid(field, f"must have shape [{n_assets}] or [1], got {list(array.shape)}")
-    array = array.astype(np.float64).reshape(-1)
-    if not np.all(np.isfinite(array)):
-        raise invalid(field, "must be finite")
+    return np.broadcast_to(array.astype(np.float64).reshape(-1), (n_assets,))
+
+
+def _stacked_parameter(tensors: Sequence[types_pb2.Tensor], fields: Sequence[str],
+                       n_assets: int) -> np.ndarray:
+    """One key's tensor from every set -> float64 [S, n_assets]. The common case (float64
+    tensors of shape [n_assets]) is read as one buffer; others go through ``_parameter_array``."""
+    size = 8 * n_assets
+    if all(t.dtype == types_pb2.DATA_TYPE_FLOAT64 and len(t.data) == size
+           and len(t.shape) == 1 for t in tensors):
+        array = np.frombuffer(b"".join(t.data for t in tensors), "<f8")
+        array = array.reshape(len(tensors), n_assets)
+    else:
+        array = np.stack([_parameter_array(t, f, n_assets) for t, f in zip(tensors, fields)])
+    _refuse_rows(~np.isfinite(array).all(axis=1), array, fields, "must be finite")
     return array
 
 
-def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
-    """The fingerprint's initial values as engine params [n] per key."""
-    defaults = parameters.base_parameters(fp["rule"], fp, fp["chunk_period"], n_assets, 1)
+def _refuse_rows(bad: np.ndarray, array: np.ndarray, fields: Sequence[str], problem: str) -> None:
+    """INVALID_ARGUMENT naming the first set whose row of ``array`` is ``bad`` [S]."""
+    if bad.any():
+        row = int(np.argmax(bad))
+        raise invalid(fields[row], f"{problem}, got {array[row].tolist()}")
+
+
+def _value_check(key: str) -> Check | None:
+    """The range check of a parameter name, if it has one."""
+    if key in HUMAN_RANGES:
+        return HUMAN_RANGES[key]
+    if key.startswith(RAW_PREFIXES):
+        return (lambda v, _: np.abs(v) <= MAX_RAW, f"must be in [-{MAX_RAW:g}, {MAX_RAW:g}]")
+    return None
+
+
+def _hashable(value: Any) -> Any:
+    return None if value is None else (np.shape(value), tuple(np.ravel(value).tolist()))
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_initial(rule: str, chunk_period: int, n_assets: int,
+                    values: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
+    given = {key: None if v is None else np.reshape(v[1], v[0]) for key, v in values}
+    defaults = parameters.base_parameters(rule, given, chunk_period, n_assets, 1)
     return {key: value[0] for key, value in defaults.items()}
 
 
-def parameter_set_to_engine(
-    values: Mapping[str, types_pb2.Tensor], fp: Mapping[str, Any], n_assets: int, field: str,
-    defaults: Mapping[str, np.ndarray] | None = None,
-) -> dict[str, np.ndarray]:
-    """One ParameterSet -> engine params [n] per key; missing keys take ``defaults`` (the
-    fingerprint's initial values when None), unknown keys are refused with the valid ones."""
+def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
+    """The fingerprint's initial values as engine params [n] per key (cached; do not modify)."""
+    values = tuple((key, _hashable(fp.get(key))) for key in parameters.INITIAL_VALUE_KEYS)
+    return _cached_initial(fp["rule"], fp["chunk_period"], n_assets, values)
+
+
+def _convert_sets(sets: Sequence[types_pb2.ParameterSet], indices: Sequence[int],
+                  names: Sequence[str], fp: Mapping[str, Any], n_assets: int,
+                  field: str) -> dict[str, np.ndarray]:
+    """The sets at ``indices``, all naming ``names``, -> engine params [len(indices), n]."""
     rule = fp["rule"]
-    allowed = set(schema.get_param_schema(rule)) | ALTERNATIVE_KEYS.get(rule, set()) | HUMAN_KEYS
     arrays = {}
-    for key, tensor in values.items():
-        if key not in allowed:
-            raise invalid(f"{field}.values[{key!r}]",
-                          f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
-        arrays[key] = _parameter_array(tensor, f"{field}.values[{key!r}]", n_assets)
-        check = HUMAN_RANGES.get(key) or (
-            (lambda v, _: np.abs(v) <= MAX_RAW, f"must be in [-{MAX_RAW:g}, {MAX_RAW:g}]")
-            if key.startswith(RAW_PREFIXES) else None)
-        if check and not np.all(check[0](arrays[key], rule)):
-            raise invalid(f"{field}.values[{key!r}]", f"{check[1]}, got {arrays[key].tolist()}")
+    for key in names:
+        fields = [f"{field}[{i}].values[{key!r}]" for i in indices]
+        arrays[key] = _stacked_parameter([sets[i].values[key] for i in indices], fields, n_assets)
+        check = _value_check(key)
+        if check:
+            _refuse_rows(~np.all(check[0](arrays[key], rule), axis=1), arrays[key], fields,
+                         check[1])
     missing = [key for key in REQUIRED_KEYS.get(rule, ()) if key not in arrays]
     if missing:
-        raise invalid(f"{field}.values", f"{rule} needs {', '.join(missing)} (no defaults)")
+        raise invalid(f"{field}[{indices[0]}].values",
+                      f"{rule} needs {', '.join(missing)} (no defaults)")
     try:
         engine = parameters.human_to_params(rule, arrays, n_assets, fp["chunk_period"])
     except ValueError as error:
-        raise invalid(f"{field}.values", str(error)) from error
-    return {**(initial_parameters(fp, n_assets) if defaults is None else defaults), **engine}
+        raise invalid(f"{field}[{indices[0]}].values", str(error)) from error
+    shape = (len(indices), n_assets)
+    return {key: np.broadcast_to(value, shape)
+            for key, value in {**initial_parameters(fp, n_assets), **engine}.items()}
 
 
-def stack_parameter_sets(sets: Sequence, fp: Mapping[str, Any], n_assets: int, field: str):
-    """Repeated ParameterSet -> stacked engine params [S, n] per key."""
+def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str, Any],
+                         n_assets: int, field: str) -> dict[str, np.ndarray]:
+    """Repeated ParameterSet -> engine params [S, n] per key (sorted keys). Names are schema
+    keys, alternative engine keys or human-unit keys (``parameters.human_to_params``); missing
+    keys take the fingerprint's initial values; unknown ones are refused with the valid ones.
+    Sets naming the same keys are converted together (one array operation per key)."""
     if not sets:
         raise invalid(field, "give at least one parameter set")
-    defaults = initial_parameters(fp, n_assets)
-    engine_sets = [parameter_set_to_engine(s.values, fp, n_assets, f"{field}[{i}]", defaults)
-                   for i, s in enumerate(sets)]
-    keys = set(engine_sets[0])
-    for i, engine in enumerate(engine_sets[1:], start=1):
-        if set(engine) != keys:
-            raise invalid(f"{field}[{i}]", "every set must use the same parameter names")
-    return {key: jnp.asarray(np.stack([s[key] for s in engine_sets])) for key in sorted(keys)}
+    rule = fp["rule"]
+    allowed = set(schema.get_param_schema(rule)) | ALTERNATIVE_KEYS.get(rule, set()) | HUMAN_KEYS
+    groups: dict[frozenset[str], list[int]] = {}
+    for i, parameter_set in enumerate(sets):
+        for key in parameter_set.values:
+            if key not in allowed:
+                raise invalid(f"{field}[{i}].values[{key!r}]",
+                              f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
+        groups.setdefault(frozenset(parameter_set.values), []).append(i)
+    converted = [(indices, _convert_sets(sets, indices, sorted(names), fp, n_assets, field))
+                 for names, indices in groups.items()]
+    keys = sorted(converted[0][1])
+    if len(converted) == 1:
+        return {key: converted[0][1][key] for key in keys}
+    stacked = {key: np.empty((len(sets), n_assets)) for key in keys}
+    for indices, engine in converted:
+        if sorted(engine) != keys:
+            raise invalid(f"{field}[{indices[0]}]", "every set must give the same parameters "
+                          f"({', '.join(keys)} after conversion and defaults)")
+        for key in keys:
+            stacked[key][indices] = engine[key]
+    return stacked
 
 
 @dataclasses.dataclass(frozen=True)

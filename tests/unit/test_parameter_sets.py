@@ -1,0 +1,66 @@
+"""Repeated ParameterSet -> stacked engine params: converting sets together gives what each
+set gives alone, mixed name groups are merged in request order, and a bad value is refused
+naming the set it is in."""
+
+import grpc
+import numpy as np
+import pytest
+
+from client._generated.quantamm.v1 import types_pb2
+from client.tensors import to_tensor
+from sim_service import parameters
+from sim_service.errors import RequestError
+from sim_service.fingerprint import fill_defaults
+from sim_service.translate import stack_parameter_sets
+
+FP = fill_defaults({"rule": "mean_reversion_channel", "tokens": ["BTC", "ETH", "USDC"],
+                    "chunk_period": 60, "initial_memory_length": 7.0})
+
+
+def parameter_set(values: dict) -> types_pb2.ParameterSet:
+    return types_pb2.ParameterSet(values={k: to_tensor(np.asarray(v, dtype=np.float64))
+                                          for k, v in values.items()})
+
+
+def one_by_one(sets: list[dict]) -> dict[str, np.ndarray]:
+    """The expected stack: each set converted alone with parameters.human_to_params."""
+    defaults = parameters.base_parameters(FP["rule"], FP, FP["chunk_period"], 3, 1)
+    engine = [{**{k: v[0] for k, v in defaults.items()},
+               **parameters.human_to_params(FP["rule"], s, 3, FP["chunk_period"])} for s in sets]
+    return {key: np.stack([np.broadcast_to(e[key], (3,)) for e in engine]) for key in engine[0]}
+
+
+def test_sets_converted_together_equal_sets_converted_alone():
+    sets = [{"memory_days": [3.0, 4.0, 5.0], "k_per_day": [20.0], "amplitude": 2.0,
+             "weights": [0.5, 0.3, 0.2]},
+            {"memory_days": [30.0], "k_per_day": [1.0, 2.0, 3.0], "amplitude": [1.0, 2.0, 3.0],
+             "weights": [1.0, 1.0, 2.0]},
+            {"sp_k": [0.5, -0.5, 0.0]},                      # a second name group
+            {"memory_days": [9.0], "k_per_day": [5.0], "amplitude": 1.0, "weights": [1, 2, 3]}]
+    stacked = stack_parameter_sets([parameter_set(s) for s in sets], FP, 3, "parameter_sets")
+    expected = one_by_one(sets)
+    assert sorted(stacked) == sorted(expected)
+    for key, value in expected.items():
+        assert stacked[key].shape == (4, 3)
+        np.testing.assert_allclose(stacked[key], value, rtol=1e-15, atol=0, err_msg=key)
+    # set 2 gave only sp_k: everything else is the fingerprint's initial values
+    np.testing.assert_allclose(stacked["logit_lamb"][2], stacked["logit_lamb"][2, 0])
+    assert not np.allclose(stacked["logit_lamb"][2], stacked["logit_lamb"][0])
+
+
+@pytest.mark.parametrize("bad_set, field, problem", [
+    ({"memory_days": [10.0, -1.0, 10.0]}, "parameter_sets[2].values['memory_days']", "(0, 3650]"),
+    ({"memory_days": [np.nan]}, "parameter_sets[2].values['memory_days']", "finite"),
+    ({"weights": [1.0, 0.0, 1.0]}, "parameter_sets[2].values['weights']", "positive"),
+    ({"sp_k": [2000.0]}, "parameter_sets[2].values['sp_k']", "[-1000, 1000]"),
+    ({"memory_days": [1.0, 2.0]}, "parameter_sets[2].values['memory_days']", "shape [3] or [1]"),
+])
+def test_a_bad_value_is_refused_naming_its_set(bad_set, field, problem):
+    good = {"memory_days": [10.0], "k_per_day": [20.0]}
+    if "memory_days" not in bad_set:
+        bad_set = {**good, **bad_set}
+    sets = [parameter_set(good), parameter_set(good), parameter_set(bad_set)]
+    with pytest.raises(RequestError) as raised:
+        stack_parameter_sets(sets, FP, 3, "parameter_sets")
+    assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
+    assert raised.value.field == field and problem in str(raised.value)
