@@ -5,22 +5,27 @@ Run: ``python bench/service.py [--repeats N]``. Momentum, BTC/ETH/USDC, period 2
 whole year (and 16 sets); (b) value and gradient, 4 sets x 8 windows of 60 days (a training step); (c) values
 only, 1 set x 40 windows of 60 days (an Optuna trial). Columns: the engine call in-process
 (arrays already on the device, results copied to NumPy), the same request through the
-servicer in-process (validation and protobuf conversion, no network), and a real gRPC call on
-loopback; the ratio is gRPC over the engine call. Access logs at WARNING (JSON).
+servicer in-process (validation and protobuf conversion, no network), a real gRPC call on
+loopback to a server in this process (access logs at WARNING), and one to a server in its own
+process as deployed (``python -m sim_service``, access logs at INFO to a file); the ratios are
+the gRPC calls over the engine call.
 """
 
 from __future__ import annotations
 
 import argparse
+import pathlib
+import tempfile
 
 import grpc
 import jax
 import jax.numpy as jnp
 import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
-from timing import median_ms  # bench/ is on sys.path when run
+from timing import interleaved_medians_ms  # bench/ is on sys.path when run
 
 from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from client.embedded import LOOPBACK_ANY_PORT, ServiceProcess
 from client.tensors import to_tensor
 from sim_service import logs, parameters
 from sim_service.data.device import bundled_dataset
@@ -40,6 +45,10 @@ def main() -> None:
     logs.configure(json=True, level="WARNING")
     server, _, port, servicer = create_server(host="127.0.0.1", port=0)
     stub = simulation_pb2_grpc.SimulationServiceStub(grpc.insecure_channel(f"127.0.0.1:{port}"))
+    log_path = pathlib.Path(tempfile.mkdtemp()) / "sim_service.log"
+    process = ServiceProcess("sim_service", LOOPBACK_ANY_PORT, log_path)
+    remote_stub = simulation_pb2_grpc.SimulationServiceStub(
+        grpc.insecure_channel(process.wait_started()))
     data = bundled_dataset(("BTC", "ETH", "USDC"))
     plan = plan_window(START_ROW, END_ROW, data.series.n_minutes, 365)
     rows = slice(plan.first_row, plan.last_row)
@@ -55,7 +64,8 @@ def main() -> None:
               86_400, False),
              ("grad, 16 sets x 1 window x 365 days", 16, [0], 525_600, True)]
     print(f"device: {jax.devices()[0].platform}; Evaluate; median of {args.repeats}")
-    print(f"{'case':<40}{'engine ms':>11}{'servicer ms':>13}{'gRPC ms':>10}{'ratio':>8}")
+    print(f"{'case':<40}{'engine ms':>11}{'servicer ms':>13}{'gRPC ms':>10}{'ratio':>8}"
+          f"{'gRPC, process ms':>18}{'ratio':>8}")
     for label, n_sets, offsets, length, with_gradient in cases:
         sets = parameters.init_base_parameters("momentum", {}, {"chunk_period": 1440}, 3, n_sets)
         stacked = {k: jnp.asarray(v) for k, v in sets.items()}
@@ -75,11 +85,14 @@ def main() -> None:
                             for i in range(n_sets)],
             window_start_offsets_minutes=offsets, window_length_minutes=length,
             with_gradient=with_gradient)
-        local = median_ms(in_process, args.repeats)
-        direct = median_ms(lambda: servicer.Evaluate(request, None), args.repeats)
-        remote = median_ms(lambda: stub.Evaluate(request), args.repeats)
-        print(f"{label:<40}{local:>11.2f}{direct:>13.2f}{remote:>10.2f}{remote / local:>8.3f}")
+        local, direct, loopback, remote = interleaved_medians_ms(
+            [in_process, lambda: servicer.Evaluate(request, None),
+             lambda: stub.Evaluate(request), lambda: remote_stub.Evaluate(request)],
+            args.repeats)
+        print(f"{label:<40}{local:>11.2f}{direct:>13.2f}{loopback:>10.2f}"
+              f"{loopback / local:>8.3f}{remote:>18.2f}{remote / local:>8.3f}")
     server.stop(0)
+    process.stop()
 
 
 if __name__ == "__main__":
