@@ -18,6 +18,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import IO, Sequence
 
 import structlog
@@ -25,6 +26,7 @@ import structlog
 log = structlog.get_logger(__name__)
 SIM_ENV, TRAIN_ENV = "QUANTAMM_SIM_ADDRESS", "QUANTAMM_TRAIN_ADDRESS"
 START_TIMEOUT_SECONDS = 180.0
+POLL_SECONDS = 0.02  # how often the log file is read while a service starts
 LOOPBACK_ANY_PORT = ("--host", "127.0.0.1", "--port", "0")
 
 
@@ -37,9 +39,10 @@ def cache_dir() -> pathlib.Path:
 class ServiceProcess:
     """A service (``python -m <module> ARGS``) in a child process.
 
-    The child's JSON log lines go to ``log_path`` (stderr when None); the port is read from its
-    ``<module>_started`` line. ``stop()`` asks for a graceful shutdown (SIGTERM) and kills after
-    ``grace_seconds``.
+    With ``log_path`` the child writes its JSON log lines to that file itself (this process only
+    reads the file until the ``<module>_started`` line gives the port); without it they are
+    passed on to this process's stderr. ``stop()`` asks for a graceful shutdown (SIGTERM) and
+    kills after ``grace_seconds``.
     """
 
     def __init__(self, module: str, args: Sequence[str], log_path: pathlib.Path | None = None,
@@ -52,20 +55,46 @@ class ServiceProcess:
         else:
             log_path.parent.mkdir(parents=True, exist_ok=True)
             self._log = log_path.open("a", encoding="utf-8")
+        relay = log_path is None
         self.process = subprocess.Popen(  # INFO: the port is read from the start line
             [sys.executable, "-m", module, "--log-level", "INFO", *args],
-            stdin=subprocess.DEVNULL, stdout=self._log, stderr=subprocess.PIPE, text=True,
+            stdin=subprocess.DEVNULL, stdout=self._log,
+            stderr=subprocess.PIPE if relay else self._log, text=True,
             env={**os.environ, **(env or {})}, start_new_session=True)
-        threading.Thread(target=self._read, args=(self.process.stderr,), daemon=True).start()
+        if relay:
+            threading.Thread(target=self._relay, args=(self.process.stderr,), daemon=True).start()
+        else:
+            threading.Thread(target=self._watch, args=(log_path, self._log.tell()),
+                             daemon=True).start()
 
-    def _read(self, stream: IO[str]) -> None:
+    def _found_start(self, line: str) -> bool:
+        if f'"{self.module}_started"' in line:
+            self.port = int(json.loads(line)["port"])
+            self._started.set()
+            return True
+        return False
+
+    def _relay(self, stream: IO[str]) -> None:
         for line in stream:
             self._log.write(line)
             self._log.flush()
-            if self.port is None and f'"{self.module}_started"' in line:
-                self.port = int(json.loads(line)["port"])
-                self._started.set()
+            if self.port is None:
+                self._found_start(line)
         self._started.set()  # the child exited: wake a waiter
+
+    def _watch(self, log_path: pathlib.Path, offset: int) -> None:
+        """Read the child's new log lines until its start line (or its exit)."""
+        with log_path.open(encoding="utf-8") as log_file:
+            log_file.seek(offset)
+            pending = ""
+            while True:
+                exited = self.process.poll() is not None
+                pending += log_file.read()
+                *lines, pending = pending.split("\n")
+                if any(self._found_start(line) for line in lines) or exited:
+                    break
+                time.sleep(POLL_SECONDS)
+        self._started.set()
 
     @property
     def address(self) -> str:
