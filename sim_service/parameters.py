@@ -19,7 +19,7 @@ from sim_service.units import inverse_squareplus, memory_days_to_logit_lamb
 
 NOISE_METHODS = ("gaussian", "sobol", "lhs", "centered_lhs")
 UNPERTURBED_KEYS = frozenset({"initial_weights_logits", "subsidary_params"})
-_INITIAL_VALUE_DEFAULTS: dict[str, Any] = {  # also the keys base_parameters reads
+_INITIAL_VALUE_DEFAULTS: dict[str, Any] = {
     "initial_memory_length": 10.0,
     "initial_memory_length_delta": 0.0,
     "initial_k_per_day": 20.0,
@@ -29,8 +29,6 @@ _INITIAL_VALUE_DEFAULTS: dict[str, Any] = {  # also the keys base_parameters rea
     "initial_raw_exponents": 0.0,
     "initial_pre_exp_scaling": 0.5,
 }
-
-INITIAL_VALUE_KEYS = tuple(_INITIAL_VALUE_DEFAULTS)
 
 
 def broadcast_initial(value: Any, name: str, n_assets: int, n_sets: int) -> np.ndarray:

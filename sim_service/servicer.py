@@ -24,7 +24,6 @@ from sim_service.translate import (
     date_to_timestamp,
     minute_dynamic,
     resolve_run,
-    stack_parameter_sets,
     timestamp_to_date,
 )
 
@@ -81,7 +80,7 @@ def rule_info(rule: str) -> types_pb2.RuleInfo:
 
 
 def _single_set(run: Run, parameter_set: types_pb2.ParameterSet) -> dict:
-    stacked = stack_parameter_sets([parameter_set], run.fingerprint, len(run.tokens), "parameters")
+    stacked = run.parameter_sets([parameter_set], "parameters")
     return {key: value[0] for key, value in stacked.items()}
 
 
@@ -297,8 +296,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
                           len(request.fingerprint.tokens),
                           "gradient" if request.with_gradient else "evaluate")
         run = self._evaluate_run(request)
-        params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
-                                      "parameter_sets")
+        params = run.parameter_sets(request.parameter_sets, "parameter_sets")
         last_start = run.plan.start_index + int(offsets.max())
         if run.config.min_price_rows(last_start) > run.plan.n_rows:
             raise invalid("window_start_offsets_minutes",
@@ -326,8 +324,7 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         run = resolve_run(self.registry, request.dataset, request.fingerprint, "endTestDateString")
         self.limits.check("parameter_sets", len(request.parameter_sets), 1, run.config.n_minutes,
                           len(run.tokens), sets_at_once=1)  # sets run one after another
-        params = stack_parameter_sets(request.parameter_sets, run.fingerprint, len(run.tokens),
-                                      "parameter_sets")
+        params = run.parameter_sets(request.parameter_sets, "parameter_sets")
         n_minutes = run.config.n_minutes
         for i, period in enumerate(request.periods):
             if not 0 <= period.start_offset_minutes < period.end_offset_minutes - 1 < n_minutes:

@@ -187,27 +187,15 @@ def _value_check(key: str) -> Check | None:
     return None
 
 
-def _hashable(value: Any) -> Any:
-    return None if value is None else (np.shape(value), tuple(np.ravel(value).tolist()))
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_initial(rule: str, chunk_period: int, n_assets: int,
-                    values: tuple[tuple[str, Any], ...]) -> dict[str, np.ndarray]:
-    given = {key: None if v is None else np.reshape(v[1], v[0]) for key, v in values}
-    defaults = parameters.base_parameters(rule, given, chunk_period, n_assets, 1)
+def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
+    """The fingerprint's initial values as engine params [n] per key."""
+    defaults = parameters.base_parameters(fp["rule"], fp, fp["chunk_period"], n_assets, 1)
     return {key: value[0] for key, value in defaults.items()}
 
 
-def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
-    """The fingerprint's initial values as engine params [n] per key (cached; do not modify)."""
-    values = tuple((key, _hashable(fp.get(key))) for key in parameters.INITIAL_VALUE_KEYS)
-    return _cached_initial(fp["rule"], fp["chunk_period"], n_assets, values)
-
-
 def _convert_sets(sets: Sequence[types_pb2.ParameterSet], indices: Sequence[int],
-                  names: Sequence[str], fp: Mapping[str, Any], n_assets: int,
-                  field: str) -> dict[str, np.ndarray]:
+                  names: Sequence[str], fp: Mapping[str, Any], n_assets: int, field: str,
+                  defaults: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The sets at ``indices``, all naming ``names``, -> engine params [len(indices), n]."""
     rule = fp["rule"]
     arrays = {}
@@ -228,15 +216,18 @@ def _convert_sets(sets: Sequence[types_pb2.ParameterSet], indices: Sequence[int]
         raise invalid(f"{field}[{indices[0]}].values", str(error)) from error
     shape = (len(indices), n_assets)
     return {key: np.broadcast_to(value, shape)
-            for key, value in {**initial_parameters(fp, n_assets), **engine}.items()}
+            for key, value in {**defaults, **engine}.items()}
 
 
 def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str, Any],
-                         n_assets: int, field: str) -> dict[str, np.ndarray]:
+                         n_assets: int, field: str,
+                         defaults: Mapping[str, np.ndarray] | None = None,
+                         ) -> dict[str, np.ndarray]:
     """Repeated ParameterSet -> engine params [S, n] per key (sorted keys). Names are schema
     keys, alternative engine keys or human-unit keys (``parameters.human_to_params``); missing
-    keys take the fingerprint's initial values; unknown ones are refused with the valid ones.
-    Sets naming the same keys are converted together (one array operation per key)."""
+    keys take ``defaults`` [n] per key (the fingerprint's initial values when None); unknown
+    ones are refused with the valid ones. Sets naming the same keys are converted together (one
+    array operation per key)."""
     if not sets:
         raise invalid(field, "give at least one parameter set")
     rule = fp["rule"]
@@ -248,7 +239,10 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
                 raise invalid(f"{field}[{i}].values[{key!r}]",
                               f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
         groups.setdefault(frozenset(parameter_set.values), []).append(i)
-    converted = [(indices, _convert_sets(sets, indices, sorted(names), fp, n_assets, field))
+    if defaults is None:
+        defaults = initial_parameters(fp, n_assets)
+    converted = [(indices, _convert_sets(sets, indices, sorted(names), fp, n_assets, field,
+                                         defaults))
                  for names, indices in groups.items()]
     keys = sorted(converted[0][1])
     if len(converted) == 1:
@@ -280,6 +274,17 @@ class Run:
     @property
     def log_prices(self):
         return self.data.rows(self.plan.first_row, self.plan.last_row)[1]
+
+    @functools.cached_property
+    def initial_parameters(self) -> dict[str, np.ndarray]:
+        """The fingerprint's initial values, engine params [n] per key (computed once a run)."""
+        return initial_parameters(self.fingerprint, len(self.tokens))
+
+    def parameter_sets(self, sets: Sequence[types_pb2.ParameterSet],
+                       field: str) -> dict[str, np.ndarray]:
+        """``stack_parameter_sets`` for this run's fingerprint and tokens."""
+        return stack_parameter_sets(sets, self.fingerprint, len(self.tokens), field,
+                                    self.initial_parameters)
 
     def unix_ms(self, row_in_slice: int) -> int:
         return self.data.series.unix_ms_at(self.plan.first_row + row_in_slice)
