@@ -12,6 +12,8 @@ ENV PIP_NO_CACHE_DIR=1 \
 WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml README.md ./
+COPY quantamm_api ./quantamm_api
+COPY quantamm ./quantamm
 COPY client ./client
 COPY sim_service ./sim_service
 COPY train_service ./train_service

@@ -31,7 +31,7 @@ import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from client._generated.quantamm.v1 import (
+from quantamm_api.v1 import (
     simulation_pb2,
     simulation_pb2_grpc,
     training_pb2,

@@ -24,7 +24,7 @@ import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 from timing import interleaved_medians_ms  # bench/ is on sys.path when run
 
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.embedded import LOOPBACK_ANY_PORT, ServiceProcess
 from client.tensors import to_tensor
 from sim_service import logs, parameters

@@ -21,7 +21,7 @@ import time
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc, types_pb2
+from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
 from sim_service import logs
 from sim_service.server import create_server as create_sim_server
 from train_service.server import create_server as create_train_server

@@ -11,7 +11,7 @@ from typing import Any, Mapping
 
 from google.protobuf import timestamp_pb2
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 
 # reference key -> proto field, for the optional scalar settings
 PROTO_FIELDS: dict[str, str] = {

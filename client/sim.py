@@ -10,7 +10,7 @@ import numpy as np
 from google.protobuf import timestamp_pb2
 
 from client import fingerprints
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.channels import ServiceClient
 from client.errors import QuantAMMError
 from client.tensors import from_tensor, to_tensor

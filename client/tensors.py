@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 
 _NUMPY_OF = {
     types_pb2.DATA_TYPE_FLOAT64: np.dtype("<f8"),

@@ -11,7 +11,7 @@ import grpc
 import numpy as np
 
 from client import fingerprints
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc, types_pb2
+from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
 from client.errors import from_rpc_error
 from client.channels import RETRIED, ServiceClient
 from client.sim import Fingerprint, as_fingerprint, as_parameter_set, to_datetime

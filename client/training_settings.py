@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from sim_service.fingerprint import DEFAULT_RUN_FINGERPRINT, FingerprintError
 
 METHODS = {

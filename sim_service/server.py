@@ -17,7 +17,7 @@ import grpc
 import jax
 import structlog
 
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc
 from sim_service import logs, serving, warmup
 from sim_service.datasets import DatasetRegistry
 from sim_service.errors import as_request_error

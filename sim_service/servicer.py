@@ -13,7 +13,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.tensors import from_tensor, to_tensor
 from sim_service.data import PriceSeries
 from sim_service.datasets import DatasetRegistry

@@ -13,7 +13,7 @@ import pandas as pd
 from google.protobuf import timestamp_pb2
 
 from client import fingerprints
-from client._generated.quantamm.v1 import simulation_pb2, types_pb2
+from quantamm_api.v1 import simulation_pb2, types_pb2
 from client.tensors import from_tensor
 from sim_service import parameters
 from sim_service.data.device import DeviceDataset

@@ -15,7 +15,7 @@ import time
 import structlog
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import simulation_pb2, types_pb2
+from quantamm_api.v1 import simulation_pb2, types_pb2
 
 log = structlog.get_logger(__name__)
 DAY_SECONDS = 86_400

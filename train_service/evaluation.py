@@ -11,7 +11,7 @@ from typing import Sequence
 
 import numpy as np
 
-from client._generated.quantamm.v1 import simulation_pb2
+from quantamm_api.v1 import simulation_pb2
 from client.tensors import from_tensor
 from train_service import parameters
 from train_service.parameters import Params

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from train_service import checkpoints, evaluation, parameters, windows
 from train_service import tracker as tracking
 from train_service.hooks import JobHooks, Stopped

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 
 
 class Stopped(Exception):

@@ -25,7 +25,7 @@ from typing import Callable, Iterable, TypeVar
 import sqlalchemy as sa
 import structlog
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from train_service.errors import StoreUnavailable
 
 log = structlog.get_logger(__name__)

@@ -27,7 +27,7 @@ import grpc
 import structlog
 from google.protobuf import timestamp_pb2
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from train_service import gradient, jobs, search
 from train_service.errors import (
     RequestError,

@@ -12,7 +12,7 @@ from typing import Mapping
 
 import numpy as np
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 from client.tensors import from_tensor, to_tensor
 from sim_service.parameters import NOISE_METHODS, base_parameters, perturb  # noqa: F401
 from sim_service.units import (  # noqa: F401  (re-exported for the training modules)

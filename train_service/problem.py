@@ -8,7 +8,7 @@ import dataclasses
 
 import numpy as np
 
-from client._generated.quantamm.v1 import training_pb2, types_pb2
+from quantamm_api.v1 import training_pb2, types_pb2
 from train_service import parameters, search_space, windows
 from train_service import settings as settings_module
 from train_service.errors import invalid

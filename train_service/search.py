@@ -31,7 +31,7 @@ import optuna
 import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from train_service import evaluation, parameters, search_space, settings, windows
 from train_service.errors import SimulationError
 from train_service.hooks import JobHooks, Stopped, TrainingFailed

@@ -22,7 +22,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 from train_service import parameters
 from train_service.errors import invalid
 from train_service.parameters import Params

@@ -23,7 +23,7 @@ import grpc
 import structlog
 from grpc_health.v1 import health
 
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
+from quantamm_api.v1 import training_pb2, training_pb2_grpc
 from client.channels import TLSConfig
 from sim_service import logs, serving
 from train_service import jobs

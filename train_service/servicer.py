@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
+from quantamm_api.v1 import training_pb2, training_pb2_grpc
 from train_service.manager import JobManager
 
 

@@ -12,7 +12,7 @@ import dataclasses
 import math
 from typing import Any, Callable, Mapping
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from train_service.errors import invalid
 from train_service.parameters import INITIAL_DEFAULTS, NOISE_METHODS
 

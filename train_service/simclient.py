@@ -22,7 +22,7 @@ from typing import Callable, Sequence
 import grpc
 import structlog
 
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.channels import TLSConfig, bearer_metadata
 from train_service.errors import SimulationError, invalid
 

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 from train_service.errors import invalid
 
 DEFAULT_CHUNK_PERIOD = 1440

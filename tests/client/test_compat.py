@@ -10,7 +10,7 @@ import pytest
 from client import (FingerprintError, InvalidArgumentError, TrainClient, do_run_on_historic_data,
                     fill_defaults, train_on_historic_data)
 from client import SimClient, embedded
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from client.sim import minute_inputs
 from client.tensors import to_tensor
 from client.training_settings import to_training_settings

@@ -15,7 +15,7 @@ from typing import Iterator
 import numpy as np
 import pytest
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from client.sim import SimClient
 from client.tensors import from_tensor
 from tests.train.conftest import (

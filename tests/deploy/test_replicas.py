@@ -14,7 +14,7 @@ from typing import Iterator
 
 import pytest
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from tests.train.conftest import (
     ServerProcess,
     gradient_request,

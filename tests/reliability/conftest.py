@@ -16,7 +16,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from client._generated.quantamm.v1 import simulation_pb2_grpc, training_pb2_grpc
+from quantamm_api.v1 import simulation_pb2_grpc, training_pb2_grpc
 from sim_service import serving
 from sim_service.server import create_server
 from train_service.server import create_server as create_trainer

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import simulation_pb2 as sim
-from client._generated.quantamm.v1 import simulation_pb2_grpc
-from client._generated.quantamm.v1 import training_pb2 as train
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import simulation_pb2 as sim
+from quantamm_api.v1 import simulation_pb2_grpc
+from quantamm_api.v1 import training_pb2 as train
+from quantamm_api.v1 import types_pb2
 from client.tensors import to_tensor
 from sim_service.server import create_server
 from tests.reliability.conftest import LIMITS

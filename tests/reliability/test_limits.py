@@ -10,8 +10,8 @@ import time
 import grpc
 import pytest
 
-from client._generated.quantamm.v1 import simulation_pb2 as sim
-from client._generated.quantamm.v1 import simulation_pb2_grpc
+from quantamm_api.v1 import simulation_pb2 as sim
+from quantamm_api.v1 import simulation_pb2_grpc
 from sim_service.server import create_server
 from tests.reliability.test_bad_input import GOOD, short_fp
 from tests.service.conftest import parameter_set

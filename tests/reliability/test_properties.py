@@ -10,9 +10,9 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from client._generated.quantamm.v1 import simulation_pb2 as sim
-from client._generated.quantamm.v1 import training_pb2 as train
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import simulation_pb2 as sim
+from quantamm_api.v1 import training_pb2 as train
+from quantamm_api.v1 import types_pb2
 from client.tensors import to_tensor
 from tests.reliability.test_bad_input import ALL_METHODS, raw_call
 from tests.service.conftest import S1_START

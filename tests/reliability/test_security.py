@@ -9,8 +9,8 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from client._generated.quantamm.v1 import simulation_pb2, simulation_pb2_grpc, training_pb2
-from client._generated.quantamm.v1 import training_pb2_grpc
+from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, training_pb2
+from quantamm_api.v1 import training_pb2_grpc
 from client.errors import UnauthenticatedError, UnavailableError
 from client.channels import TLSConfig
 from client.sim import SimClient

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import simulation_pb2_grpc, types_pb2
+from quantamm_api.v1 import simulation_pb2_grpc, types_pb2
 from client.tensors import to_tensor
 from sim_service.server import create_server
 

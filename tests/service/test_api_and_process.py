@@ -27,7 +27,7 @@ def test_buf_lint_standard_rules_pass():
 def test_regenerating_the_stubs_gives_no_difference(tmp_path):
     subprocess.run([sys.executable, str(REPO / "protos" / "generate.py"), "--out", str(tmp_path)],
                    check=True)
-    committed = REPO / "client" / "_generated"
+    committed = REPO / "quantamm_api"
     fresh = {p.relative_to(tmp_path): p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
     current = {p.relative_to(committed): p.read_bytes() for p in committed.rglob("*")
                if p.is_file() and "__pycache__" not in p.parts}

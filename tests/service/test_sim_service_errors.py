@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import simulation_pb2 as sim_pb2
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import simulation_pb2 as sim_pb2
+from quantamm_api.v1 import types_pb2
 from client.tensors import to_tensor
 from tests.service.conftest import S1_START, parameter_set, s1_fingerprint
 

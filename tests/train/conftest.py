@@ -18,7 +18,7 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc, types_pb2
+from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
 from train_service.server import create_server
 
 REPO = pathlib.Path(__file__).resolve().parents[2]

@@ -18,7 +18,7 @@ import structlog
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from client._generated.quantamm.v1 import training_pb2, training_pb2_grpc
+from quantamm_api.v1 import training_pb2, training_pb2_grpc
 from tests.train.conftest import (
     REPO,
     comparable,

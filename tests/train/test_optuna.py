@@ -7,7 +7,7 @@ import numpy as np
 import optuna
 from optuna.trial import TrialState
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from client.tensors import from_tensor
 from tests.train.conftest import comparable, optuna_request, run_job, wait_done
 

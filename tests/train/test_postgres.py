@@ -22,7 +22,7 @@ import pytest
 import structlog
 from optuna.trial import TrialState
 
-from client._generated.quantamm.v1 import training_pb2
+from quantamm_api.v1 import training_pb2
 from tests.train.conftest import (
     comparable,
     gradient_request,

@@ -9,7 +9,7 @@ import jax
 import numpy as np
 import pytest
 
-from client._generated.quantamm.v1 import simulation_pb2, training_pb2
+from quantamm_api.v1 import simulation_pb2, training_pb2
 from sim_service import parameters as engine_parameters
 from tests.train.conftest import gradient_request, optuna_request
 from train_service import checkpoints, gradient, parameters, search, search_space, tracker, windows

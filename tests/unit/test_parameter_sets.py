@@ -6,7 +6,7 @@ import grpc
 import numpy as np
 import pytest
 
-from client._generated.quantamm.v1 import types_pb2
+from quantamm_api.v1 import types_pb2
 from client.tensors import to_tensor
 from sim_service import parameters
 from sim_service.errors import RequestError

@@ -3,7 +3,7 @@
 import grpc
 import warnings
 
-from client._generated.quantamm.v1 import simulation_pb2 as quantamm_dot_v1_dot_simulation__pb2
+from quantamm_api.v1 import simulation_pb2 as quantamm_dot_v1_dot_simulation__pb2
 
 GRPC_GENERATED_VERSION = '1.85.1'
 GRPC_VERSION = grpc.__version__

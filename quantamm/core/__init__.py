@@ -1,0 +1,1 @@
+"""The core layer: vocabulary, specs and defaults, units, the settings-dict edge (NumPy only)."""

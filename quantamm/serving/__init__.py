@@ -1,0 +1,1 @@
+"""Serving plumbing both gRPC servers share: auth, TLS, health, logs, interceptors."""

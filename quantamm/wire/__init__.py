@@ -1,0 +1,1 @@
+"""The wire layer: protobuf messages <-> core types and NumPy arrays."""
