@@ -38,7 +38,7 @@ from quantamm_api.v1 import (
     training_pb2_grpc,
     types_pb2,
 )
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 START, DAY = 1672531200, 86400  # 2023-01-01 UTC

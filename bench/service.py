@@ -26,7 +26,7 @@ from timing import interleaved_medians_ms  # bench/ is on sys.path when run
 
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.embedded import LOOPBACK_ANY_PORT, ServiceProcess
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from sim_service import logs, parameters
 from sim_service.data.device import bundled_dataset
 from sim_service.engine import simulation

@@ -15,7 +15,7 @@ from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
 from client.errors import from_rpc_error
 from client.channels import RETRIED, ServiceClient
 from client.sim import Fingerprint, as_fingerprint, as_parameter_set, to_datetime
-from client.tensors import from_tensor
+from quantamm.wire.tensors import from_tensor
 from client.training_settings import to_training_settings
 from sim_service.fingerprint import fill_defaults
 

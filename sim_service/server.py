@@ -20,7 +20,7 @@ import structlog
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc
 from sim_service import logs, serving, warmup
 from sim_service.datasets import DatasetRegistry
-from sim_service.errors import as_request_error
+from quantamm.wire.errors import as_request_error
 from sim_service.servicer import Limits, SimulationServicer
 
 log = structlog.get_logger(__name__)

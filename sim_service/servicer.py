@@ -14,11 +14,11 @@ import jax.numpy as jnp
 import numpy as np
 
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
-from client.tensors import from_tensor, to_tensor
+from quantamm.wire.tensors import from_tensor, to_tensor
 from sim_service.data import PriceSeries
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import metrics, rules, schema, simulation, windows
-from sim_service.errors import RequestError, invalid
+from quantamm.wire.errors import RequestError, invalid
 from sim_service.translate import (
     Run,
     date_to_timestamp,

@@ -22,7 +22,8 @@ import structlog
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
-from sim_service.errors import invalid
+from quantamm.wire import errors
+from quantamm.wire.errors import invalid
 
 log = structlog.get_logger(__name__)
 
@@ -86,7 +87,7 @@ class ServiceInterceptor(grpc.ServerInterceptor):
                     log.exception("request_failed", method=method)
                     context.abort(grpc.StatusCode.INTERNAL, f"internal error ({request_id})")
                 log.info("request_refused", method=method, code=mapped.code.name, error=str(mapped))
-                context.abort(mapped.code, str(mapped))
+                errors.abort(context, mapped)
 
             @contextlib.contextmanager
             def observed(context: grpc.ServicerContext):

@@ -14,7 +14,7 @@ from google.protobuf import timestamp_pb2
 
 from client import fingerprints
 from quantamm_api.v1 import simulation_pb2, types_pb2
-from client.tensors import from_tensor
+from quantamm.wire.tensors import from_tensor
 from sim_service import parameters
 from sim_service.data.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
@@ -22,7 +22,7 @@ from sim_service.engine import metrics, pools, schema, simulation, weights, wind
 from sim_service.engine.compat import minute_inputs
 from sim_service.engine.fee_reserves import DynamicInputs
 from sim_service.fingerprint import fill_defaults
-from sim_service.errors import RequestError, as_request_error, invalid, not_found
+from quantamm.wire.errors import RequestError, as_request_error, invalid, not_found
 
 # proto field -> reference fingerprint key
 REFERENCE_KEYS = {field: key for key, field in fingerprints.PROTO_FIELDS.items()}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import grpc
 
-from sim_service import errors as shared
-from sim_service.errors import RequestError, failed_precondition, invalid, not_found
+from quantamm.wire import errors as shared
+from quantamm.wire.errors import RequestError, failed_precondition, invalid, not_found
 
 __all__ = ["RequestError", "SimulationError", "StoreUnavailable", "as_request_error",
            "failed_precondition", "invalid", "not_found"]

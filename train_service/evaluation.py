@@ -12,7 +12,7 @@ from typing import Sequence
 import numpy as np
 
 from quantamm_api.v1 import simulation_pb2
-from client.tensors import from_tensor
+from quantamm.wire.tensors import from_tensor
 from train_service import parameters
 from train_service.parameters import Params
 from train_service.problem import Problem

@@ -13,7 +13,7 @@ from typing import Mapping
 import numpy as np
 
 from quantamm_api.v1 import types_pb2
-from client.tensors import from_tensor, to_tensor
+from quantamm.wire.tensors import from_tensor, to_tensor
 from sim_service.parameters import NOISE_METHODS, base_parameters, perturb  # noqa: F401
 from sim_service.units import (  # noqa: F401  (re-exported for the training modules)
     inverse_squareplus,

@@ -12,7 +12,7 @@ from client import (FingerprintError, InvalidArgumentError, TrainClient, do_run_
 from client import SimClient, embedded
 from quantamm_api.v1 import training_pb2
 from client.sim import minute_inputs
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from client.training_settings import to_training_settings
 from tests.client.conftest import guide_fingerprint
 

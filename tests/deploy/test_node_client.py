@@ -17,7 +17,7 @@ import pytest
 
 from quantamm_api.v1 import training_pb2
 from client.sim import SimClient
-from client.tensors import from_tensor
+from quantamm.wire.tensors import from_tensor
 from tests.train.conftest import (
     REPO,
     comparable,

@@ -14,7 +14,7 @@ from quantamm_api.v1 import simulation_pb2 as sim
 from quantamm_api.v1 import simulation_pb2_grpc
 from quantamm_api.v1 import training_pb2 as train
 from quantamm_api.v1 import types_pb2
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from sim_service.server import create_server
 from tests.reliability.conftest import LIMITS
 from tests.service.conftest import S1_START, parameter_set, s1_fingerprint

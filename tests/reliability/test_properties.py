@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from quantamm_api.v1 import simulation_pb2 as sim
 from quantamm_api.v1 import training_pb2 as train
 from quantamm_api.v1 import types_pb2
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from tests.reliability.test_bad_input import ALL_METHODS, raw_call
 from tests.service.conftest import S1_START
 from tests.train.conftest import gradient_request

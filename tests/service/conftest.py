@@ -6,7 +6,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from quantamm_api.v1 import simulation_pb2_grpc, types_pb2
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from sim_service.server import create_server
 
 S1_START, S1_END = 1672531200, 1688169600  # 2023-01-01, 2023-07-01 UTC

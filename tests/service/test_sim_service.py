@@ -10,7 +10,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from quantamm_api.v1 import simulation_pb2 as sim_pb2
-from client.tensors import from_tensor, to_tensor
+from quantamm.wire.tensors import from_tensor, to_tensor
 from sim_service import parameters
 from sim_service.data.device import bundled_dataset
 from sim_service.engine import simulation

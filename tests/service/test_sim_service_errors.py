@@ -8,7 +8,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from quantamm_api.v1 import simulation_pb2 as sim_pb2
 from quantamm_api.v1 import types_pb2
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from tests.service.conftest import S1_START, parameter_set, s1_fingerprint
 
 GOOD_PARAMS = {"memory_days": [10.0], "k_per_day": [20.0]}

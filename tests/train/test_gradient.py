@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from quantamm_api.v1 import training_pb2
-from client.tensors import from_tensor, to_tensor
+from quantamm.wire.tensors import from_tensor, to_tensor
 from tests.train.conftest import comparable, gradient_request, optuna_request, run_job, wait_done
 from train_service import evaluation, parameters, windows
 from train_service.problem import prepare

@@ -8,7 +8,7 @@ import optuna
 from optuna.trial import TrialState
 
 from quantamm_api.v1 import training_pb2
-from client.tensors import from_tensor
+from quantamm.wire.tensors import from_tensor
 from tests.train.conftest import comparable, optuna_request, run_job, wait_done
 
 SUCCEEDED = training_pb2.JOB_STATE_SUCCEEDED

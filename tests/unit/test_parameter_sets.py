@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 from quantamm_api.v1 import types_pb2
-from client.tensors import to_tensor
+from quantamm.wire.tensors import to_tensor
 from sim_service import parameters
-from sim_service.errors import RequestError
+from quantamm.wire.errors import RequestError
 from sim_service.fingerprint import fill_defaults
 from sim_service.translate import stack_parameter_sets
 

@@ -7,6 +7,8 @@ map to INVALID_ARGUMENT without this module importing them.
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 import grpc
 
 
@@ -41,3 +43,8 @@ def as_request_error(error: Exception, field_prefix: str = "") -> RequestError |
         message = text[len(field) + 2 :] if text.startswith(f"{field}: ") else text
         return invalid(f"{field_prefix}{field}", message)
     return None
+
+
+def abort(context: grpc.ServicerContext, error: RequestError) -> NoReturn:
+    """End the call with ``error``'s status code and message."""
+    context.abort(error.code, str(error))
