@@ -21,12 +21,22 @@ import jax.numpy as jnp
 import numpy as np
 from timing import median_ms  # bench/ is on sys.path when run
 
-from sim_service import parameters
+from sim_service.engine import rules as engine_rules
+from quantamm.core import parameters
 from sim_service.data import bundled_minute_prices
-from sim_service.engine import simulation
+from sim_service.engine import configure, simulation
 from sim_service.engine.compat import do_run_on_historic_data
-from sim_service.engine.demo import FINGERPRINT
 from sim_service.engine.windows import plan_window
+
+# The warm do_run row: a BTC/ETH/USDC momentum pool over 2023 with daily rule updates.
+FINGERPRINT = {
+    "tokens": ["BTC", "ETH", "USDC"],
+    "rule": "momentum",
+    "startDateString": "2023-01-01 00:00:00",
+    "endDateString": "2024-01-01 00:00:00",
+    "chunk_period": 1440,
+    "weight_interpolation_period": 1440,
+}
 
 DAY = 1440
 START_ROW = 833_760  # 2023-01-01 in the bundled data
@@ -48,7 +58,7 @@ class Case:
     def sets(self, n_sets: int, seed: int = 0) -> dict:
         """``n_sets`` stacked parameter sets around the default initialisation."""
         base = parameters.init_base_parameters(
-            "momentum", {}, {"chunk_period": DAY}, self.config.n_assets, n_sets)
+            engine_rules.get("momentum"), {}, {"chunk_period": DAY}, self.config.n_assets, n_sets)
         noise = np.random.default_rng(seed).normal(0.0, 0.3, base["log_k"].shape)
         return {k: jnp.asarray(v + noise if k in ("logit_lamb", "log_k") else v)
                 for k, v in base.items()}
@@ -109,6 +119,7 @@ def main() -> None:
     parser.add_argument("--skip-scaling", action="store_true")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
+    configure()
     n = args.repeats
     device = jax.devices()[0]
     print(f"device: {device.platform} ({device.device_kind}), {os.cpu_count()} CPUs; "

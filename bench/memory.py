@@ -13,9 +13,10 @@ import resource
 
 import jax
 
-from sim_service import parameters
+from sim_service.engine import rules as engine_rules
+from quantamm.core import parameters
 from sim_service.data.device import bundled_dataset
-from sim_service.engine import simulation
+from sim_service.engine import configure, simulation
 from sim_service.engine.windows import plan_window
 
 START_ROW = 263_520  # 2021-12-01 in the bundled data
@@ -36,12 +37,13 @@ def peak_rss_kib() -> int:
 
 
 def main() -> None:
+    configure()
     data = bundled_dataset(("BTC", "ETH", "USDC"))
     plan = plan_window(START_ROW, START_ROW + MINUTES, data.series.n_minutes, 365)
     prices, log_prices = data.rows(plan.first_row, plan.last_row)
     config = simulation.SimConfig("momentum", 3, plan.bout_length)
     stacked = {k: jax.numpy.asarray(v) for k, v in parameters.init_base_parameters(
-        "momentum", {}, {"chunk_period": 1440}, 3, 1).items()}
+        engine_rules.get("momentum"), {}, {"chunk_period": 1440}, 3, 1).items()}
     one = {k: v[0] for k, v in stacked.items()}
     out = simulation.simulate(one, prices, plan.start_index, config, log_prices)
     jax.block_until_ready(out)

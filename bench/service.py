@@ -24,12 +24,14 @@ import numpy as np
 from google.protobuf.timestamp_pb2 import Timestamp
 from timing import interleaved_medians_ms  # bench/ is on sys.path when run
 
+from sim_service.engine import rules as engine_rules
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.embedded import LOOPBACK_ANY_PORT, ServiceProcess
 from quantamm.wire.tensors import to_tensor
-from sim_service import logs, parameters
+from quantamm.core import parameters
+from quantamm.serving import logs
 from sim_service.data.device import bundled_dataset
-from sim_service.engine import simulation
+from sim_service.engine import configure, simulation
 from sim_service.engine.windows import plan_window
 from sim_service.server import create_server
 
@@ -41,6 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
+    configure()
 
     logs.configure(json=True, level="WARNING")
     server, _, port, servicer = create_server(host="127.0.0.1", port=0)
@@ -67,7 +70,7 @@ def main() -> None:
     print(f"{'case':<40}{'engine ms':>11}{'servicer ms':>13}{'gRPC ms':>10}{'ratio':>8}"
           f"{'gRPC, process ms':>18}{'ratio':>8}")
     for label, n_sets, offsets, length, with_gradient in cases:
-        sets = parameters.init_base_parameters("momentum", {}, {"chunk_period": 1440}, 3, n_sets)
+        sets = parameters.init_base_parameters(engine_rules.get("momentum"), {}, {"chunk_period": 1440}, 3, n_sets)
         stacked = {k: jnp.asarray(v) for k, v in sets.items()}
         config = simulation.SimConfig("momentum", 3, length + 1)
         starts = jnp.asarray(plan.start_index + np.asarray(offsets))

@@ -22,7 +22,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
-from sim_service import logs
+from quantamm.serving import logs
 from sim_service.server import create_server as create_sim_server
 from train_service.server import create_server as create_train_server
 

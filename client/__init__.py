@@ -29,9 +29,9 @@ _HOMES = {
     "TrainClient": "client.train",
     "TrainingJob": "client.train",
     "TrainingResult": "client.train",
-    "DEFAULT_RUN_FINGERPRINT": "sim_service.fingerprint",
-    "FingerprintError": "sim_service.fingerprint",
-    "fill_defaults": "sim_service.fingerprint",
+    "DEFAULT_RUN_FINGERPRINT": "quantamm.core.fingerprint",
+    "FingerprintError": "quantamm.core.fingerprint",
+    "fill_defaults": "quantamm.core.fingerprint",
 }
 __all__ = sorted(_HOMES)
 

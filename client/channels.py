@@ -1,75 +1,23 @@
-"""Connections to the services: channels (TLS, round robin), bearer tokens, deadlines, retries
-on UNAVAILABLE and typed errors, shared by every client (``SimClient``, ``TrainClient`` and the
-training service's calls to the simulator)."""
+"""``ServiceClient``: what ``SimClient`` and ``TrainClient`` share: one channel (TLS, round robin),
+a bearer token, a deadline per call, retries on UNAVAILABLE and typed errors. The channel and
+retry plumbing is ``quantamm.serving.channels`` (the training service's calls to the simulator
+use it too)."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
-import pathlib
-import time
-from typing import Any, Callable, Iterable, Sequence, TypeVar
+from typing import Any, Callable, Iterable, Sequence
 
 import grpc
 
 from client.errors import from_rpc_error
-
-Response = TypeVar("Response")
-MIB = 1024 * 1024
-RETRIED = (grpc.StatusCode.UNAVAILABLE,)
-
-
-PemSource = str | os.PathLike | bytes | None
-
-
-def _pem(source: PemSource) -> bytes | None:
-    if source is None or isinstance(source, bytes):
-        return source
-    return pathlib.Path(source).read_bytes()
-
-
-@dataclasses.dataclass(frozen=True)
-class TLSConfig:
-    """TLS to a service: ``ca_cert`` verifies the server (None: the system's roots);
-    ``client_cert`` and ``client_key`` (both or neither) answer a server that asks for mutual
-    TLS. Each is a PEM file path or the PEM bytes."""
-
-    ca_cert: PemSource = None
-    client_cert: PemSource = None
-    client_key: PemSource = None
-
-    def __post_init__(self) -> None:
-        if (self.client_cert is None) != (self.client_key is None):
-            raise ValueError("tls: give both client_cert and client_key, or neither")
-
-    @classmethod
-    def from_env(cls, prefix: str = "QUANTAMM_TLS_") -> "TLSConfig | None":
-        """From ``{prefix}CA``, ``{prefix}CLIENT_CERT``, ``{prefix}CLIENT_KEY``; None (plaintext)
-        when none is set."""
-        values = [os.environ.get(prefix + name) or None for name in ("CA", "CLIENT_CERT",
-                                                                     "CLIENT_KEY")]
-        return cls(*values) if any(values) else None
-
-    def credentials(self) -> grpc.ChannelCredentials:
-        return grpc.ssl_channel_credentials(_pem(self.ca_cert), _pem(self.client_key),
-                                            _pem(self.client_cert))
-
-
-def bearer_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
-    """The ``authorization`` metadata that carries ``token`` (none without a token)."""
-    return (("authorization", f"Bearer {token}"),) if token else ()
-
-
-def open_channel(
-    address: str, credentials: grpc.ChannelCredentials | None, max_message_mib: int
-) -> grpc.Channel:
-    """A channel to ``address`` (TLS when ``credentials`` is given)."""
-    options = [("grpc.max_send_message_length", max_message_mib * MIB),
-               ("grpc.max_receive_message_length", max_message_mib * MIB),
-               ("grpc.lb_policy_name", "round_robin")]
-    if credentials is None:
-        return grpc.insecure_channel(address, options=options)
-    return grpc.secure_channel(address, credentials, options=options)
+from quantamm.serving.channels import (
+    Response,
+    RetryPolicy,
+    TLSConfig,
+    bearer_metadata,
+    open_channel,
+)
 
 
 class ServiceClient:
@@ -98,7 +46,7 @@ class ServiceClient:
     ) -> None:
         self.address = address
         self.timeout_seconds = timeout_seconds
-        self.retries = retries
+        self.retries = retries  # after the first try
         self.metadata = tuple(metadata)
         token = os.environ.get("QUANTAMM_AUTH_TOKEN") if token is None else token
         tls = TLSConfig.from_env() if tls is None and credentials is None else tls
@@ -119,17 +67,12 @@ class ServiceClient:
 
     def call(self, method: Callable[..., Response], request: Any, timeout: float | None = None):
         """``method(request)`` with a deadline; UNAVAILABLE is retried with backoff."""
-        delay = 0.2
-        for attempt in range(self.retries + 1):
-            try:
-                return method(request, timeout=timeout or self.timeout_seconds,
-                              metadata=self.metadata)
-            except grpc.RpcError as error:
-                if error.code() not in RETRIED or attempt == self.retries:
-                    raise from_rpc_error(error) from None
-                time.sleep(delay)
-                delay *= 2
-        raise AssertionError("unreachable")
+        try:
+            return RetryPolicy(attempts=self.retries + 1).call(
+                lambda _: method(request, timeout=timeout or self.timeout_seconds,
+                                 metadata=self.metadata))
+        except grpc.RpcError as error:
+            raise from_rpc_error(error) from None
 
     def stream(self, method: Callable[..., Iterable[Response]], request: Any) -> list[Response]:
         """All messages of a server-streaming call (retried like ``call`` before the first)."""

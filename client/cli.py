@@ -31,8 +31,8 @@ from client.compat import dataset_for, sim_client, train_client
 from client.errors import QuantAMMError
 from client.sim import SimClient
 from client.train import JobUpdate, TrainClient, TrainingJob
-from sim_service import logs
-from sim_service.fingerprint import FingerprintError, fill_defaults, sorted_tokens
+from quantamm.serving import logs
+from quantamm.core.fingerprint import FingerprintError, fill_defaults, sorted_tokens
 
 log = structlog.get_logger("quantamm")
 RUN_KEYS = ("params", "dataset")  # config keys that are not fingerprint keys
@@ -227,7 +227,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             train_client(args.sim_address, args.train_address) as trainer:
         dataset = options.get("dataset") or dataset_for(sim, sorted_tokens(filled))
         job_id = trainer.start(
-            filled, dataset=dataset, report_every=args.report_every,
+            fp, dataset=dataset, report_every=args.report_every,
             display_name=args.name or "",
             initial_parameters=[options["params"]] if "params" in options else ())
         log.info("job_started", job_id=job_id, dataset=dataset)

@@ -22,7 +22,7 @@ from client.sim import SimClient, SimulationResult, minute_inputs
 from client.train import JobUpdate, TrainClient, TrainingJob
 from client.training_settings import method_of
 from sim_service.data import PriceSeries, from_price_data, load_price_folder
-from sim_service.fingerprint import FingerprintError, fill_defaults, sorted_tokens
+from quantamm.core.fingerprint import FingerprintError, fill_defaults, sorted_tokens
 
 log = structlog.get_logger(__name__)
 Params = dict[str, np.ndarray]
@@ -258,14 +258,15 @@ def train_on_historic_data(
       trial); with ``return_training_metadata``, ``(params, metadata)``.
     """
     started = time.monotonic()
-    fp = fill_defaults(run_fingerprint)
+    given = dict(run_fingerprint)  # unfilled: the service applies what the user did not write
     if warm_start_weights is not None:
         weights = np.asarray(warm_start_weights, dtype=np.float64)
-        fp["initial_weights_logits"] = [float(v) for v in np.log(weights / weights.sum())]
+        given["initial_weights_logits"] = [float(v) for v in np.log(weights / weights.sum())]
+    fp = fill_defaults(given)
     with sim_client(sim_address) as sim, train_client(sim_address, train_address) as trainer:
         dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
         job_id = trainer.start(
-            fp, dataset=dataset, report_every=iterations_per_print,
+            given, dataset=dataset, report_every=iterations_per_print,
             initial_parameters=[warm_start_params] if warm_start_params else ())
         history: list[dict[str, Any]] = []
         printer = ProgressPrinter(iterations_per_print) if verbose else None

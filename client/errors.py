@@ -1,8 +1,21 @@
-"""Typed errors carrying the gRPC status code and the request field at fault."""
+"""Typed errors carrying the gRPC status code and the request field at fault.
+
+The servers send a ``google.rpc.Status`` with a ``google.rpc.BadRequest`` detail (see
+``quantamm.wire.errors``); the field and the violations are read from it. A server or proxy that
+sent only the status text (``"field: message"``) still gets its field parsed from the text.
+
+Each typed error is also the builtin exception a caller would catch without knowing this module:
+``InvalidArgumentError`` is a ``ValueError``, ``NotFoundError`` a ``LookupError``,
+``DeadlineExceededError`` a ``TimeoutError`` and ``UnavailableError`` a ``ConnectionError``.
+"""
 
 from __future__ import annotations
 
+from typing import Sequence
+
 import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
 
 
 class QuantAMMError(Exception):
@@ -11,27 +24,35 @@ class QuantAMMError(Exception):
     Attributes:
       code: the gRPC status code.
       field: the request field the server named (``""`` when none), e.g.
-        ``fingerprint.maximum_change_per_minute``.
+        ``fingerprint.maximum_change_per_minute``: the first violation's field, else the text
+        before ``": "`` in the message.
+      violations: ``(field, description)`` of each field violation the server sent (empty when
+        it sent none).
       details: the server's message.
     """
 
-    def __init__(self, code: grpc.StatusCode, details: str) -> None:
+    def __init__(self, code: grpc.StatusCode, details: str,
+                 violations: Sequence[tuple[str, str]] = ()) -> None:
         self.code = code
         self.details = details
-        head, sep, _ = details.partition(": ")
-        self.field = head if sep and " " not in head else ""
+        self.violations = [(str(field), str(description)) for field, description in violations]
+        if self.violations:
+            self.field = self.violations[0][0]
+        else:
+            head, sep, _ = details.partition(": ")
+            self.field = head if sep and " " not in head else ""
         super().__init__(f"{code.name}: {details}")
 
 
-class InvalidArgumentError(QuantAMMError):
+class InvalidArgumentError(QuantAMMError, ValueError):
     """The request was refused as malformed (INVALID_ARGUMENT)."""
 
 
-class NotFoundError(QuantAMMError):
+class NotFoundError(QuantAMMError, LookupError):
     """A named dataset, rule or job does not exist (NOT_FOUND)."""
 
 
-class UnavailableError(QuantAMMError):
+class UnavailableError(QuantAMMError, ConnectionError):
     """The service could not be reached, after retries (UNAVAILABLE)."""
 
 
@@ -44,7 +65,7 @@ class ResourceExhaustedError(QuantAMMError):
     message names the limit and the request's size (RESOURCE_EXHAUSTED)."""
 
 
-class DeadlineExceededError(QuantAMMError):
+class DeadlineExceededError(QuantAMMError, TimeoutError):
     """The call's deadline passed (DEADLINE_EXCEEDED)."""
 
 
@@ -58,8 +79,30 @@ _BY_CODE = {
 }
 
 
+def _status(error: grpc.RpcError) -> status_pb2.Status | None:
+    """The google.rpc.Status the server sent with ``error``, or None (none sent, or one that
+    does not parse or disagrees with the call's code and message)."""
+    if not hasattr(error, "trailing_metadata"):
+        return None
+    try:
+        return rpc_status.from_call(error)
+    except Exception:  # noqa: BLE001 (ValueError on a mismatch, DecodeError on bad bytes)
+        return None
+
+
+def violations_of(status: status_pb2.Status | None) -> list[tuple[str, str]]:
+    """``(field, description)`` of every BadRequest field violation in ``status``."""
+    found: list[tuple[str, str]] = []
+    for detail in status.details if status is not None else ():
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            request = error_details_pb2.BadRequest()
+            if detail.Unpack(request):
+                found.extend((v.field, v.description) for v in request.field_violations)
+    return found
+
+
 def from_rpc_error(error: grpc.RpcError) -> QuantAMMError:
     """The typed error for a failed call."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
-    return _BY_CODE.get(code, QuantAMMError)(code, details or "")
+    return _BY_CODE.get(code, QuantAMMError)(code, details or "", violations_of(_status(error)))

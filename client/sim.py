@@ -9,7 +9,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 from google.protobuf import timestamp_pb2
 
-from client import fingerprints
+from quantamm.wire import fingerprints
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.channels import ServiceClient
 from client.errors import QuantAMMError

@@ -10,14 +10,15 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 import grpc
 import numpy as np
 
-from client import fingerprints
+from quantamm.wire import fingerprints
 from quantamm_api.v1 import training_pb2, training_pb2_grpc, types_pb2
 from client.errors import from_rpc_error
-from client.channels import RETRIED, ServiceClient
+from client.channels import ServiceClient
+from quantamm.serving.channels import RETRIED
 from client.sim import Fingerprint, as_fingerprint, as_parameter_set, to_datetime
 from quantamm.wire.tensors import from_tensor
-from client.training_settings import to_training_settings
-from sim_service.fingerprint import fill_defaults
+from client.training_settings import given_parameter_config, to_training_settings
+from quantamm.core.fingerprint import fill_defaults
 
 Params = dict[str, np.ndarray]
 STATES = {value: name.removeprefix("JOB_STATE_")
@@ -183,7 +184,8 @@ def start_request(
     ``settings``. Unknown keys raise ``FingerprintError`` listing the valid ones."""
     if isinstance(run_fingerprint, Mapping):
         filled = fill_defaults(run_fingerprint)
-        settings = settings or to_training_settings(filled, report_every)
+        settings = settings or to_training_settings(
+            filled, report_every, given_parameter_config(run_fingerprint))
     elif settings is None:
         raise ValueError("settings: required with a RunFingerprint proto")
     return training_pb2.StartJobRequest(

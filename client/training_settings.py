@@ -12,40 +12,23 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, FingerprintError
+from quantamm.core.training import (
+    COMMON_KEYS,
+    GRADIENT_KEYS,
+    INITIAL_VALUE_FIELDS,
+    OPTUNA_KEYS,
+    OPTUNA_STOPPING_KEYS,
+)
 from quantamm_api.v1 import training_pb2
-from sim_service.fingerprint import DEFAULT_RUN_FINGERPRINT, FingerprintError
 
 METHODS = {
     "gradient_descent": training_pb2.TRAINING_METHOD_GRADIENT_DESCENT,
     "optuna": training_pb2.TRAINING_METHOD_OPTUNA,
 }
-# optimisation_settings key -> GradientDescentSettings field (same names).
-GRADIENT_KEYS = ("optimiser", "base_lr", "weight_decay", "n_iterations", "batch_size",
-                 "sample_method", "lr_schedule_type", "lr_decay_ratio", "min_lr", "warmup_steps",
-                 "use_plateau_decay", "decay_lr_plateau", "decay_lr_ratio",
-                 "use_gradient_clipping", "clip_norm", "force_scalar", "eval_every")
-# optimisation_settings key -> TrainingSettings field.
-COMMON_KEYS = {"val_fraction": "val_fraction", "n_parameter_sets": "n_parameter_sets",
-               "parameter_init_method": "parameter_init_method", "noise_scale": "noise_scale",
-               "initial_random_key": "seed", "early_stopping": "early_stopping",
-               "early_stopping_patience": "early_stopping_patience",
-               "early_stopping_metric": "early_stopping_metric"}
-# optuna_settings key -> OptunaSettings field.
-OPTUNA_KEYS = {"n_trials": "n_trials", "n_jobs": "n_jobs", "timeout": "timeout_seconds",
-               "n_startup_trials": "n_startup_trials", "multi_objective": "multi_objective",
-               "make_scalar": "make_scalar", "expand_around": "expand_around",
-               "overfitting_penalty": "overfitting_penalty", "study_name": "study_name"}
-# optuna_settings.early_stopping key -> OptunaSettings field.
-OPTUNA_STOPPING_KEYS = {"enabled": "early_stopping", "patience": "early_stopping_patience",
-                        "min_improvement": "early_stopping_min_improvement"}
-# fingerprint initial_* key -> InitialValues field (weights_logits is repeated, handled apart).
-INITIAL_KEYS = {"initial_memory_length": "memory_length_days",
-                "initial_memory_length_delta": "memory_length_delta_days",
-                "initial_k_per_day": "k_per_day", "initial_log_amplitude": "log_amplitude",
-                "initial_raw_width": "raw_width", "initial_raw_exponents": "raw_exponents",
-                "initial_pre_exp_scaling": "pre_exp_scaling"}
 # Keys read apart from the tables above.
 HANDLED = frozenset({"method", "optuna_settings"})
+CONFIG_PATH = "optimisation_settings.optuna_settings.parameter_config"
 
 
 def _check_unsupported(settings: Mapping[str, Any], defaults: Mapping[str, Any],
@@ -69,7 +52,8 @@ def method_of(fp: Mapping[str, Any]) -> str:
     return method
 
 
-def _optuna(settings: Mapping[str, Any]) -> training_pb2.OptunaSettings:
+def _optuna(settings: Mapping[str, Any],
+            given_config: Mapping[str, Mapping[str, Any]]) -> training_pb2.OptunaSettings:
     defaults = DEFAULT_RUN_FINGERPRINT["optimisation_settings"]["optuna_settings"]
     # output_dir: where the reference writes study files; the service keeps studies in its store.
     handled = {*OPTUNA_KEYS, "early_stopping", "parameter_config", "storage", "method",
@@ -81,30 +65,46 @@ def _optuna(settings: Mapping[str, Any]) -> training_pb2.OptunaSettings:
     )
     if settings["storage"].get("url"):
         message.storage_url = settings["storage"]["url"]
-    # Only ranges that differ from the defaults: the service applies the reference's defaults
-    # itself, to the parameters of the rule at hand.
-    for name, entry in settings["parameter_config"].items():
-        if entry != defaults["parameter_config"].get(name):
-            message.parameter_config[name].CopyFrom(training_pb2.ParameterRange(
-                **{k: v for k, v in entry.items() if v is not None}))
+    # The entries the user wrote, exactly as written (equal to a default or not): the service
+    # applies the default parameter_config to every parameter the user did not configure.
+    for name, entry in given_config.items():
+        if not isinstance(entry, Mapping):
+            raise FingerprintError(f"{CONFIG_PATH}.{name}",
+                                   "must be a dict of low, high, log_scale, scalar")
+        unknown = sorted(set(entry) - set(training_pb2.ParameterRange.DESCRIPTOR.fields_by_name))
+        if unknown:
+            raise FingerprintError(f"{CONFIG_PATH}.{name}.{unknown[0]}",
+                                   "unknown key; valid: low, high, log_scale, scalar")
+        message.parameter_config[name].CopyFrom(training_pb2.ParameterRange(
+            **{k: v for k, v in entry.items() if v is not None}))
     return message
 
 
 def _initial_values(fp: Mapping[str, Any]) -> training_pb2.InitialValues:
     logits = fp["initial_weights_logits"]
     return training_pb2.InitialValues(
-        **{field: float(fp[key]) for key, field in INITIAL_KEYS.items()},
+        **{field: float(fp[key]) for key, field in INITIAL_VALUE_FIELDS.items()
+           if field != "weights_logits"},
         weights_logits=[float(v) for v in (logits if isinstance(logits, (list, tuple))
                                            else [logits])],
     )
 
 
+def given_parameter_config(run_fingerprint: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The ``parameter_config`` entries a user's (unfilled) fingerprint writes ({} when none)."""
+    optimisation = run_fingerprint.get("optimisation_settings") or {}
+    return (optimisation.get("optuna_settings") or {}).get("parameter_config") or {}
+
+
 def to_training_settings(
-    fp: Mapping[str, Any], report_every: int | None = None
+    fp: Mapping[str, Any], report_every: int | None = None,
+    given_config: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> training_pb2.TrainingSettings:
     """TrainingSettings from a defaults-filled fingerprint ``fp``
-    (``sim_service.fingerprint.fill_defaults``); ``report_every``: iterations (or trials)
-    between progress events (``iterations_per_print``)."""
+    (``quantamm.core.fingerprint.fill_defaults``); ``report_every``: iterations (or trials)
+    between progress events (``iterations_per_print``); ``given_config``: the Optuna
+    ``parameter_config`` entries the user wrote (``given_parameter_config`` of the unfilled
+    fingerprint), sent as written."""
     settings = fp["optimisation_settings"]
     defaults = DEFAULT_RUN_FINGERPRINT["optimisation_settings"]
     _check_unsupported(settings, defaults, {*GRADIENT_KEYS, *COMMON_KEYS, *HANDLED},
@@ -113,7 +113,7 @@ def to_training_settings(
         method=METHODS[method_of(fp)],
         gradient_descent=training_pb2.GradientDescentSettings(
             **{key: settings[key] for key in GRADIENT_KEYS if settings.get(key) is not None}),
-        optuna=_optuna(settings["optuna_settings"]),
+        optuna=_optuna(settings["optuna_settings"], given_config or {}),
         bout_offset_minutes=int(fp["bout_offset"]),
         initial_values=_initial_values(fp),
         **{field: settings[key] for key, field in COMMON_KEYS.items()},

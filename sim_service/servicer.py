@@ -17,11 +17,13 @@ from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from quantamm.wire.tensors import from_tensor, to_tensor
 from sim_service.data import PriceSeries
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, rules, schema, simulation, windows
+from quantamm.core.rules import HUMAN_KEYS
+from sim_service.engine import metrics, rules, simulation, windows
 from quantamm.wire.errors import RequestError, invalid
 from sim_service.translate import (
     Run,
     date_to_timestamp,
+    initial_parameter_set,
     minute_dynamic,
     resolve_run,
     timestamp_to_date,
@@ -30,20 +32,6 @@ from sim_service.translate import (
 MAX_CACHED_RUNS = 64
 # Default chunking keeps each streamed message under ~3 MiB (gRPC clients accept 4 MiB).
 DEFAULT_MESSAGE_BYTES = 3 * 1024 * 1024
-RULE_DESCRIPTIONS = {
-    "momentum": "Moves weight toward assets whose price trend (EWMA gradient) is strongest.",
-    "anti_momentum": "Moves weight away from trending assets (momentum with -k).",
-    "power_channel": "Momentum on a power of the trend signal.",
-    "mean_reversion_channel": "Mean reversion inside a channel, power-law trend outside it.",
-    "difference_momentum": "Momentum on the difference of two EWMAs of different memory.",
-    "min_variance": "Targets inverse-variance weights of chunk returns.",
-    "balancer": "Fixed weights (softmax of initial_weights_logits).",
-    "hodl": "Holds the initial reserves; no trading.",
-    "cow": "CoW AMM (FM-AMM), two tokens, batch-auction arbitrage (arb_quality blends models).",
-    "gyroscope": "Gyroscope E-CLP, two tokens: params alpha < beta (price bounds), phi, lam.",
-}
-
-
 def dataset_info(registry: DatasetRegistry, name: str) -> types_pb2.DatasetInfo:
     dataset = registry.get(name)
     series = dataset.series
@@ -58,24 +46,34 @@ def dataset_info(registry: DatasetRegistry, name: str) -> types_pb2.DatasetInfo:
 
 
 def rule_info(rule: str) -> types_pb2.RuleInfo:
-    specs = [
+    """The registry's spec of ``rule`` as a RuleInfo."""
+    spec = rules.get(rule)
+    params = [
         types_pb2.ParamSpec(
             name=name,
-            initial=list(np.atleast_1d(np.asarray(spec.initial, dtype=np.float64))),
-            optuna=types_pb2.OptunaRange(**vars(spec.optuna)) if spec.optuna else None,
-            transform=spec.transform or "",
-            description=spec.description,
-            trainable=spec.trainable,
+            initial=list(np.atleast_1d(np.asarray(param.initial, dtype=np.float64))),
+            optuna=types_pb2.OptunaRange(**vars(param.optuna)) if param.optuna else None,
+            transform=param.transform or "",
+            description=param.description,
+            trainable=param.trainable,
         )
-        for name, spec in schema.get_param_schema(rule).items()
+        for name, param in spec.param_schema.items()
     ]
     return types_pb2.RuleInfo(
         name=rule,
-        description=RULE_DESCRIPTIONS[rule],
-        params=specs,
-        dynamic_weights=rule in rules.TFMM_RULES,
-        outputs_weights=rule in rules.WEIGHT_RULES,
-        has_readouts=rule in rules.GRADIENT_RULES,
+        description=spec.description,
+        params=params,
+        dynamic_weights=spec.pool == "tfmm",
+        outputs_weights=spec.outputs == "weights",
+        has_readouts=spec.has_readouts,
+        pool=spec.pool,
+        memory_keys=list(spec.memory_keys),
+        k_key=spec.k_key or "",
+        scalar_keys=sorted(spec.scalar_keys),
+        alternative_keys=sorted(spec.alternative_keys),
+        required_keys=list(spec.required_keys),
+        human_keys=sorted(HUMAN_KEYS),
+        n_assets=spec.n_assets or 0,
     )
 
 
@@ -173,7 +171,12 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         return run
 
     def ListRules(self, request, context):
-        return simulation_pb2.ListRulesResponse(rules=[rule_info(r) for r in simulation.RULES])
+        return simulation_pb2.ListRulesResponse(rules=[rule_info(r) for r in rules.names()])
+
+    def GetInitialParameters(self, request, context):
+        initial = initial_parameter_set(request)
+        return simulation_pb2.GetInitialParametersResponse(parameters=types_pb2.ParameterSet(
+            values={key: to_tensor(value) for key, value in initial.items()}))
 
     def ListDatasets(self, request, context):
         names = self.registry.names()
@@ -267,9 +270,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
 
     def GetReadouts(self, request, context):
         run = resolve_run(self.registry, request.dataset, request.fingerprint)
-        if run.config.rule not in rules.GRADIENT_RULES:
+        if not rules.get(run.config.rule).has_readouts:
             raise invalid("fingerprint.rule",
-                          f"readouts exist for {', '.join(rules.GRADIENT_RULES)} only")
+                          f"readouts exist for {', '.join(rules.readout_rules())} only")
         self.limits.check("fingerprint", 1, 1, run.config.n_minutes, len(run.tokens))
         params = _single_set(run, request.parameters)
         ensure_time_left(context)

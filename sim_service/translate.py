@@ -12,22 +12,19 @@ import numpy as np
 import pandas as pd
 from google.protobuf import timestamp_pb2
 
-from client import fingerprints
 from quantamm_api.v1 import simulation_pb2, types_pb2
+from quantamm.wire import fingerprints
 from quantamm.wire.tensors import from_tensor
-from sim_service import parameters
+from quantamm.core import parameters
+from quantamm.core import rules as rule_specs
 from sim_service.data.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, pools, schema, simulation, weights, windows
+from sim_service.engine import metrics, pools, rules, simulation, weights, windows
 from sim_service.engine.compat import minute_inputs
 from sim_service.engine.fee_reserves import DynamicInputs
-from sim_service.fingerprint import fill_defaults
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, fill_defaults
 from quantamm.wire.errors import RequestError, as_request_error, invalid, not_found
 
-# proto field -> reference fingerprint key
-REFERENCE_KEYS = {field: key for key, field in fingerprints.PROTO_FIELDS.items()}
-DATE_FIELDS = {field: key for key, field in fingerprints.DATE_FIELDS.items()}
-PROTO_FIELDS = {**fingerprints.PROTO_FIELDS, **fingerprints.DATE_FIELDS}
 
 Check = tuple[Callable[[Any, int], bool], str]
 CHECKS: dict[str, Check] = {
@@ -57,35 +54,6 @@ NOT_YET: dict[str, Callable[[Any], bool]] = {
     "turnover_penalty": lambda v: v > 0,
     "price_noise_sigma": lambda v: v > 0,
 }
-# Alternative parameterisations a rule accepts besides its schema keys.
-ALTERNATIVE_KEYS: dict[str, set[str]] = {
-    "momentum": {"absolute_k", "k"},
-    "anti_momentum": {"absolute_k", "k"},
-    "power_channel": {"log_k", "absolute_k", "k", "raw_exponents", "logit_pre_exp_scaling",
-                      "raw_pre_exp_scaling"},
-    "mean_reversion_channel": {"log_k", "absolute_k", "k", "raw_exponents", "raw_width",
-                               "log_amplitude", "logit_pre_exp_scaling", "raw_pre_exp_scaling"},
-    "difference_momentum": {"logit_lamb", "logit_delta_lamb", "log_k"},
-    "min_variance": {"logit_lamb", "logit_delta_lamb"},
-    "gyroscope": {"alpha", "beta", "phi", "lam", "initial_weights_logits"},
-}
-HUMAN_KEYS = {"memory_days", "k_per_day", "weights", "initial_weights", "exponent", "width",
-              "amplitude", "pre_exp_scaling"}
-# Keys a rule cannot run without (no defaults exist).
-REQUIRED_KEYS: dict[str, tuple[str, ...]] = {"gyroscope": ("alpha", "beta", "phi", "lam")}
-# Valid values of human-unit parameters; outside them the engine's outputs are NaN or meaningless.
-MAX_K_PER_DAY = 1e6
-HUMAN_RANGES: dict[str, Check] = {
-    "memory_days": (lambda v, rule: (v > 0) & (v <= 3650), "must be in (0, 3650] days"),
-    "k_per_day": (lambda v, rule: np.abs(v) <= MAX_K_PER_DAY if rule == "difference_momentum"
-                  else (v > 0) & (v <= MAX_K_PER_DAY), f"must be in (0, {MAX_K_PER_DAY:g}]"),
-    "exponent": (lambda v, rule: v > 0, "must be > 0"),
-    "width": (lambda v, rule: v > 0, "must be > 0"),
-    "amplitude": (lambda v, rule: v > 0, "must be > 0"),
-    "pre_exp_scaling": (lambda v, rule: v > 0, "must be > 0"),
-    "weights": (lambda v, rule: v > 0, "weights must be positive"),
-    "initial_weights": (lambda v, rule: v > 0, "weights must be positive"),
-}
 # Engine-space (log, logit, squareplus) parameters: beyond this magnitude they saturate to inf/NaN.
 RAW_PREFIXES = ("log", "logit", "sp_", "raw_")
 MAX_RAW = 1000.0
@@ -110,11 +78,12 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
     if len(set(tokens)) != len(tokens):
         raise invalid(prefix + "tokens", f"duplicate tokens in {tokens}")
     if not fp.rule:
-        raise invalid(prefix + "rule", f"required; one of {', '.join(simulation.RULES)}")
-    if fp.rule not in simulation.RULES:
-        raise not_found(prefix + "rule", f"unknown rule {fp.rule!r}; one of {', '.join(simulation.RULES)}")
+        raise invalid(prefix + "rule", f"required; one of {', '.join(rules.names())}")
+    if fp.rule not in rules.registry():
+        raise not_found(prefix + "rule",
+                        f"unknown rule {fp.rule!r}; one of {', '.join(rules.names())}")
     reference: dict[str, Any] = {"tokens": tokens, "rule": fp.rule}
-    for field, key in DATE_FIELDS.items():
+    for key, field in fingerprints.DATE_FIELDS.items():
         if fp.HasField(field):
             reference[key] = timestamp_to_date(getattr(fp, field), prefix + field)
         elif field != "end_test_time":
@@ -123,7 +92,7 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
         raise invalid(prefix + "end_time", "must be at least two minutes after start_time")
     if fp.HasField("end_test_time") and fp.end_test_time.ToSeconds() <= fp.end_time.ToSeconds() + 60:
         raise invalid(prefix + "end_test_time", "must be at least two minutes after end_time")
-    for field, key in REFERENCE_KEYS.items():
+    for key, field in fingerprints.SETTING_FIELDS.items():
         if not fp.HasField(field):
             continue
         value = getattr(fp, field)
@@ -142,7 +111,7 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
         mapped = as_request_error(error)
         if mapped is None:
             raise
-        raise invalid(prefix + PROTO_FIELDS.get(mapped.field, mapped.field),
+        raise invalid(prefix + fingerprints.PROTO_FIELD_OF.get(mapped.field, mapped.field),
                       str(error).split(": ", 1)[-1]) from error
 
 
@@ -178,40 +147,67 @@ def _refuse_rows(bad: np.ndarray, array: np.ndarray, fields: Sequence[str], prob
         raise invalid(fields[row], f"{problem}, got {array[row].tolist()}")
 
 
-def _value_check(key: str) -> Check | None:
-    """The range check of a parameter name, if it has one."""
-    if key in HUMAN_RANGES:
-        return HUMAN_RANGES[key]
+def _out_of_range(spec: rule_specs.RuleSpec, key: str,
+                  values: np.ndarray) -> tuple[np.ndarray, str]:
+    """([S, n] bool: entries outside the valid range of parameter ``key``, the range)."""
+    if key in rule_specs.HUMAN_KEYS:
+        return rule_specs.human_value_problem(spec, key, values)
     if key.startswith(RAW_PREFIXES):
-        return (lambda v, _: np.abs(v) <= MAX_RAW, f"must be in [-{MAX_RAW:g}, {MAX_RAW:g}]")
-    return None
+        return np.abs(values) > MAX_RAW, f"must be in [-{MAX_RAW:g}, {MAX_RAW:g}]"
+    return np.zeros(values.shape, dtype=bool), ""
 
 
 def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
     """The fingerprint's initial values as engine params [n] per key."""
-    defaults = parameters.base_parameters(fp["rule"], fp, fp["chunk_period"], n_assets, 1)
+    defaults = parameters.base_parameters(rules.get(fp["rule"]), fp, fp["chunk_period"],
+                                          n_assets, 1)
     return {key: value[0] for key, value in defaults.items()}
+
+
+def initial_parameter_set(request: simulation_pb2.GetInitialParametersRequest,
+                          ) -> dict[str, np.ndarray]:
+    """A GetInitialParametersRequest -> the rule's un-noised initial set, [n] per key."""
+    if request.rule not in rules.registry():
+        raise not_found("rule", f"unknown rule {request.rule!r}; one of {', '.join(rules.names())}")
+    spec = rules.get(request.rule)
+    n_assets = request.n_assets
+    if n_assets < 1 or (spec.n_assets is not None and n_assets != spec.n_assets):
+        want = spec.n_assets if spec.n_assets is not None else ">= 1"
+        raise invalid("n_assets", f"{spec.name} needs {want} assets, got {n_assets}")
+    chunk_period = request.chunk_period_minutes if request.HasField("chunk_period_minutes") \
+        else DEFAULT_RUN_FINGERPRINT["chunk_period"]
+    if not CHECKS["chunk_period_minutes"][0](chunk_period, n_assets):
+        raise invalid("chunk_period_minutes",
+                      f"{CHECKS['chunk_period_minutes'][1]}, got {chunk_period}")
+    values = {}
+    for key, tensor in request.initial_values.items():
+        field = f"initial_values[{key!r}]"
+        if key not in rule_specs.INITIAL_KEYS:
+            raise invalid(field, f"not an initial value; valid: {', '.join(rule_specs.INITIAL_KEYS)}")
+        values[key] = _parameter_array(tensor, field, n_assets)
+        if not np.all(np.isfinite(values[key])):
+            raise invalid(field, f"must be finite, got {values[key].tolist()}")
+    base = parameters.base_parameters(spec, values, chunk_period, n_assets, 1)
+    return {key: value[0] for key, value in base.items()}
 
 
 def _convert_sets(sets: Sequence[types_pb2.ParameterSet], indices: Sequence[int],
                   names: Sequence[str], fp: Mapping[str, Any], n_assets: int, field: str,
                   defaults: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The sets at ``indices``, all naming ``names``, -> engine params [len(indices), n]."""
-    rule = fp["rule"]
+    spec = rules.get(fp["rule"])
     arrays = {}
     for key in names:
         fields = [f"{field}[{i}].values[{key!r}]" for i in indices]
         arrays[key] = _stacked_parameter([sets[i].values[key] for i in indices], fields, n_assets)
-        check = _value_check(key)
-        if check:
-            _refuse_rows(~np.all(check[0](arrays[key], rule), axis=1), arrays[key], fields,
-                         check[1])
-    missing = [key for key in REQUIRED_KEYS.get(rule, ()) if key not in arrays]
+        bad, problem = _out_of_range(spec, key, arrays[key])
+        _refuse_rows(np.any(bad, axis=1), arrays[key], fields, problem)
+    missing = [key for key in spec.required_keys if key not in arrays]
     if missing:
         raise invalid(f"{field}[{indices[0]}].values",
-                      f"{rule} needs {', '.join(missing)} (no defaults)")
+                      f"{spec.name} needs {', '.join(missing)} (no defaults)")
     try:
-        engine = parameters.human_to_params(rule, arrays, n_assets, fp["chunk_period"])
+        engine = rule_specs.human_to_params(spec, arrays, n_assets, fp["chunk_period"])
     except ValueError as error:
         raise invalid(f"{field}[{indices[0]}].values", str(error)) from error
     shape = (len(indices), n_assets)
@@ -224,14 +220,14 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
                          defaults: Mapping[str, np.ndarray] | None = None,
                          ) -> dict[str, np.ndarray]:
     """Repeated ParameterSet -> engine params [S, n] per key (sorted keys). Names are schema
-    keys, alternative engine keys or human-unit keys (``parameters.human_to_params``); missing
+    keys, alternative engine keys or human-unit keys (``quantamm.core.rules.human_to_params``); missing
     keys take ``defaults`` [n] per key (the fingerprint's initial values when None); unknown
     ones are refused with the valid ones. Sets naming the same keys are converted together (one
     array operation per key)."""
     if not sets:
         raise invalid(field, "give at least one parameter set")
     rule = fp["rule"]
-    allowed = set(schema.get_param_schema(rule)) | ALTERNATIVE_KEYS.get(rule, set()) | HUMAN_KEYS
+    allowed = rules.get(rule).accepted_keys
     groups: dict[frozenset[str], list[int]] = {}
     for i, parameter_set in enumerate(sets):
         for key in parameter_set.values:
@@ -306,7 +302,7 @@ def resolve_run(
     try:
         start_row = windows.row_of(windows.parse_date(fp["startDateString"], "start_time"),
                                    series.start_unix_ms, series.n_minutes, "start_time")
-        end_field = PROTO_FIELDS[end_key]
+        end_field = fingerprints.PROTO_FIELD_OF[end_key]
         end_row = windows.row_of(windows.parse_date(fp[end_key], end_field),
                                  series.start_unix_ms, series.n_minutes, end_field)
         span = end_row - start_row + 1
@@ -318,7 +314,7 @@ def resolve_run(
         plan = windows.plan_window(start_row, end_row, series.n_minutes, fp["max_memory_days"],
                                    config.min_price_rows)
     except windows.WindowError as error:
-        field = PROTO_FIELDS.get(error.field, error.field)
+        field = fingerprints.PROTO_FIELD_OF.get(error.field, error.field)
         raise invalid("fingerprint." + field, str(error).split(": ", 1)[-1]) from error
     except ValueError as error:
         raise invalid("fingerprint", str(error)) from error

@@ -4,7 +4,9 @@ import pathlib
 
 import pytest
 
-import sim_service.engine  # noqa: F401  (float64 on)
+from sim_service.engine import configure
+
+configure()  # float64 and the engine's XLA option, before any test makes an array
 
 VECTORS_DIR = pathlib.Path(__file__).parent / "vectors"
 

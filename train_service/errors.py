@@ -1,14 +1,16 @@
-"""Errors of the training service: the shared request errors plus failures of sim_service."""
+"""Errors of the training service: the shared request errors (sent as ``"field: message"`` plus a
+google.rpc BadRequest detail, see ``quantamm.wire.errors``) plus failures of sim_service."""
 
 from __future__ import annotations
 
 import grpc
 
 from quantamm.wire import errors as shared
-from quantamm.wire.errors import RequestError, failed_precondition, invalid, not_found
+from quantamm.wire.errors import (RequestError, failed_precondition, invalid, not_found,
+                                  with_user_fields)
 
 __all__ = ["RequestError", "SimulationError", "StoreUnavailable", "as_request_error",
-           "failed_precondition", "invalid", "not_found"]
+           "failed_precondition", "invalid", "not_found", "with_user_fields"]
 # sim_service statuses that say it could not do the work now, not that the request is wrong
 SIM_UNREACHABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                              grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED})

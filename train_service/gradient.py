@@ -1,4 +1,4 @@
-"""Gradient descent over gRPC (training specification section 3).
+"""Gradient descent over gRPC (docs/training.md §3).
 
 Per iteration t: draw ``batch_size`` window starts from a generator keyed by (seed, t); one
 ``Evaluate(with_gradient=True)`` for all sets x windows; one optax step for all sets; sets with

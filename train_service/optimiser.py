@@ -1,4 +1,4 @@
-"""The optax chain of gradient descent (training specification 3.4-3.6), vectorised over sets.
+"""The optax chain of gradient descent (docs/training.md §3.4-§3.6), vectorised over sets.
 
 Chain per set: [global-norm clip] -> adam / adamw / sgd at unit rate -> times the learning-rate
 schedule -> [reduce-on-plateau (adam/adamw with ``use_plateau_decay``)]. ``sgd`` goes through the

@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from quantamm.wire import fingerprints
 from quantamm_api.v1 import training_pb2, types_pb2
 from train_service import parameters, search_space, windows
 from train_service import settings as settings_module
@@ -15,10 +16,6 @@ from train_service.errors import invalid
 from train_service.parameters import Params
 from train_service.settings import Settings
 from train_service.simclient import SimClient
-
-DEFAULT_RETURN_VAL = "daily_log_sharpe"
-DEFAULT_MAX_MEMORY_DAYS = 365.0
-
 
 @dataclasses.dataclass(frozen=True)
 class Problem:
@@ -67,8 +64,8 @@ class Problem:
 
 
 def return_val_of(fp: types_pb2.RunFingerprint) -> str:
-    """The objective metric of a fingerprint (the simulator's default when unset)."""
-    return fp.return_val if fp.HasField("return_val") else DEFAULT_RETURN_VAL
+    """The objective metric of a fingerprint (the default when unset)."""
+    return fingerprints.setting(fp, "return_val")
 
 
 def _given_set(message: types_pb2.ParameterSet, base: Params, field: str) -> Params:
@@ -88,7 +85,7 @@ def _search_dimensions(fp: types_pb2.RunFingerprint, resolved: Settings,
                        rule: types_pb2.RuleInfo, start: Params,
                        chunk: int) -> tuple[search_space.Dimension, ...]:
     search = resolved.search
-    max_days = fp.max_memory_days if fp.HasField("max_memory_days") else DEFAULT_MAX_MEMORY_DAYS
+    max_days = float(fingerprints.setting(fp, "max_memory_days"))
     context = search_space.Context(rule, start, resolved.initial_values, chunk, max_days)
     dims = tuple(search_space.dimensions(context, search, fp.use_alt_lamb))
     if not dims:
@@ -111,10 +108,9 @@ def prepare(request: training_pb2.StartJobRequest, sim: SimClient) -> Problem:
     rule = sim.rule(fp.rule)
     resolved = settings_module.resolve(request.settings, n_assets)
     layout = windows.layout(fp, resolved.bout_offset_minutes, resolved.val_fraction)
-    chunk = fp.chunk_period_minutes if fp.HasField("chunk_period_minutes") \
-        else windows.DEFAULT_CHUNK_PERIOD
-    full = parameters.base_set(fp.rule, resolved.initial_values, chunk, n_assets)
-    shared = parameters.SCALAR_KEYS & set(full) if resolved.gradient.force_scalar else set()
+    chunk = int(fingerprints.setting(fp, "chunk_period"))
+    full = sim.initial_parameters(fp.rule, n_assets, chunk, resolved.initial_values)
+    shared = set(rule.scalar_keys) & set(full) if resolved.gradient.force_scalar else set()
     base = {key: value[:1] if key in shared else value for key, value in full.items()}
     trainable = tuple(spec.name for spec in rule.params if spec.trainable and spec.name in base)
     if resolved.method == settings_module.GRADIENT_DESCENT and not trainable:

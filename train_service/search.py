@@ -1,4 +1,4 @@
-"""Optuna search over gRPC (training specification 4.1, with its fixes).
+"""Optuna search over gRPC (docs/training.md §4.1, with its fixes).
 
 - Sampler: multivariate TPE with ``n_startup_trials`` random trials, whose randomness is keyed by
   (seed, trial number): a run is reproducible, and workers sharing a study draw different trials.

@@ -1,15 +1,17 @@
-"""Optuna's search space from ``parameter_config`` (training specification 4.1.2, with fixes).
+"""Optuna's search space from ``parameter_config`` (docs/training.md §4.1.2, with fixes).
 
 - Searched: the rule's trainable keys (``logit_delta_lamb`` only with ``use_alt_lamb``) plus
   any key named in ``parameter_config``. The natural-unit entries ``memory_length`` (days) and
   ``k_per_day`` stand for the rule's memory / k key and are sampled in those units; an entry
   under the internal key wins when both are given.
-- Fallback range (fields the user did not give): ``memory_length`` 1..200 days log,
-  ``k_per_day`` 0.1..1000 log, ``logit_lamb`` the memory range 0.5 days .. max_memory_days at
-  the run's chunk period, otherwise the schema's range (ListRules), else -10..10.
-- ``expand_around`` turns only the bounds the user gave into offsets around the starting value
-  of each asset; every range is then intersected with the hard bounds (memory 0.5 days ..
-  max_memory_days, k_per_day > 0) and an empty range is refused with INVALID_ARGUMENT.
+- Fallback range (fields the user did not give): the default ``parameter_config``'s entry
+  (``quantamm.core.training.default_parameter_config``: ``memory_length`` 1..200 days log,
+  ``k_per_day`` 0.1..1000 log) for the rule's memory / k key, otherwise the schema's range
+  (ListRules), else -10..10.
+- Natural-unit entries are absolute ranges in their units. ``expand_around`` turns only the
+  bounds the user gave for an internal key into offsets around the starting value of each asset;
+  every range is then intersected with the hard bounds (memory 0.5 days .. max_memory_days,
+  k_per_day > 0) and an empty range is refused with INVALID_ARGUMENT.
 - ``scalar``: one value shared by all assets (``expand_around`` does not apply, as in the
   reference); ``make_scalar`` sets it on every listed entry.
 """
@@ -22,6 +24,7 @@ from typing import Callable, Mapping
 
 import numpy as np
 
+from quantamm.core import training, units
 from quantamm_api.v1 import types_pb2
 from train_service import parameters
 from train_service.errors import invalid
@@ -31,10 +34,6 @@ from train_service.settings import SearchRange, SearchSettings
 MIN_MEMORY_DAYS = 0.5
 MIN_K_PER_DAY = 1e-9
 FIELD = "settings.optuna.parameter_config"
-NATURAL_DEFAULTS = {
-    "memory_length": SearchRange(1.0, 200.0, True, False),
-    "k_per_day": SearchRange(0.1, 1000.0, True, False),
-}
 NATURAL_INITIAL = {"memory_length": "memory_length_days", "k_per_day": "k_per_day"}
 UNSET = SearchRange(None, None, None, None)
 
@@ -65,19 +64,26 @@ class Context:
     max_memory_days: float
 
 
-def _natural_entries(rule: str) -> dict[str, str]:
+def _natural_entries(rule: types_pb2.RuleInfo) -> dict[str, str]:
     """internal key -> the natural-unit entry that stands for it in ``rule``."""
-    pairs = {parameters.memory_key(rule): "memory_length", parameters.k_key(rule): "k_per_day"}
+    pairs = {rule.memory_keys[0] if rule.memory_keys else "": "memory_length",
+             rule.k_key: "k_per_day"}
     return {key: name for key, name in pairs.items() if key}
 
 
-def _converter(context: Context, natural: str | None) -> Callable[[float], float]:
-    rule = context.rule.name
-    if natural == "memory_length":
-        return lambda days: float(parameters.memory_days_to_internal(rule, days, context.chunk))
-    if natural == "k_per_day":
-        return lambda k: float(parameters.k_per_day_to_internal(rule, k))
-    return float
+def natural_default(natural: str) -> SearchRange:
+    """The default parameter_config's entry for a natural-unit name."""
+    entry = training.default_parameter_config()[natural]
+    return SearchRange(float(entry["low"]), float(entry["high"]), bool(entry["log_scale"]),
+                       bool(entry["scalar"]))
+
+
+def _converter(context: Context, key: str, natural: str | None) -> Callable[[float], float]:
+    """Sampled value -> the engine value of ``key`` (through its transform for natural units)."""
+    if natural is None:
+        return float
+    transform = {spec.name: spec.transform for spec in context.rule.params}.get(key) or None
+    return lambda value: float(units.from_human(transform, value, context.chunk))
 
 
 def _hard_range(context: Context, key: str, natural: str | None) -> tuple[float, float]:
@@ -88,7 +94,7 @@ def _hard_range(context: Context, key: str, natural: str | None) -> tuple[float,
         return MIN_K_PER_DAY, math.inf
     if key == "logit_lamb":
         days = np.array([MIN_MEMORY_DAYS, context.max_memory_days])
-        low, high = parameters.memory_days_to_logit_lamb(days, context.chunk)
+        low, high = units.memory_days_to_logit_lamb(days, context.chunk)
         return float(low), float(high)
     return -math.inf, math.inf
 
@@ -97,7 +103,7 @@ def _fallback(context: Context, key: str, natural: str | None,
               hard: tuple[float, float]) -> SearchRange:
     specs = {spec.name: spec for spec in context.rule.params}
     if natural:
-        return NATURAL_DEFAULTS[natural]
+        return natural_default(natural)
     if key == "logit_lamb":
         return SearchRange(hard[0], hard[1], False, False)
     if key in specs and specs[key].HasField("optuna"):
@@ -117,7 +123,7 @@ def _centre(context: Context, key: str, natural: str | None) -> np.ndarray:
 def searched_keys(context: Context, config: Mapping[str, SearchRange],
                   use_alt_lamb: bool) -> list[str]:
     """Internal keys the search varies (INVALID_ARGUMENT for config entries of no key)."""
-    natural_of = _natural_entries(context.rule.name)
+    natural_of = _natural_entries(context.rule)
     valid = set(context.start) | set(natural_of.values())
     for name in config:
         if name not in valid:
@@ -134,29 +140,29 @@ def searched_keys(context: Context, config: Mapping[str, SearchRange],
 def dimensions(context: Context, search: SearchSettings, use_alt_lamb: bool) -> list[Dimension]:
     """The search dimensions of every searched key."""
     config = search.parameter_config
-    natural_of = _natural_entries(context.rule.name)
+    natural_of = _natural_entries(context.rule)
     result = []
     for key in searched_keys(context, config, use_alt_lamb):
-        natural = natural_of.get(key)
-        if key in config or natural not in config:
-            natural = None  # the internal entry wins (or neither is given)
+        # The user's internal entry wins; else the natural entry (the user's or the default).
+        natural = None if key in config else natural_of.get(key)
         name = natural or key
         hard = _hard_range(context, key, natural)
         result += _key_dimensions(
             name, key, config.get(name), _fallback(context, key, natural, hard), hard, search,
-            _centre(context, key, natural), _converter(context, natural))
+            _centre(context, key, natural), _converter(context, key, natural),
+            absolute=natural is not None)
     return result
 
 
 def _key_dimensions(name: str, key: str, user: SearchRange | None, fallback: SearchRange,
                     hard: tuple[float, float], search: SearchSettings, centre: np.ndarray,
-                    convert: Callable[[float], float]) -> list[Dimension]:
+                    convert: Callable[[float], float], absolute: bool) -> list[Dimension]:
     field = f"{FIELD}[{name!r}]"
     given = user or UNSET
     log_scale = fallback.log_scale if given.log_scale is None else given.log_scale
     scalar = fallback.scalar if given.scalar is None else given.scalar
     scalar = scalar or (user is not None and search.make_scalar) or centre.size == 1
-    around = search.expand_around and user is not None and not scalar
+    around = search.expand_around and user is not None and not scalar and not absolute
     lows = np.full(centre.size, fallback.low if given.low is None else given.low)
     highs = np.full(centre.size, fallback.high if given.high is None else given.high)
     if around and given.low is not None:

@@ -23,9 +23,11 @@ import grpc
 import structlog
 from grpc_health.v1 import health
 
+from quantamm.serving import logs
+from quantamm.serving.channels import TLSConfig
+from quantamm.serving.security import Security, security_from_args
+from quantamm.serving.server import add_server_arguments, build_server, serve_until_signalled
 from quantamm_api.v1 import training_pb2, training_pb2_grpc
-from client.channels import TLSConfig
-from sim_service import logs, serving
 from train_service import jobs
 from train_service.errors import as_request_error
 from train_service.manager import JobManager
@@ -39,10 +41,8 @@ SERVICE_NAME = training_pb2.DESCRIPTOR.services_by_name["TrainingService"].full_
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="python -m train_service", description=__doc__)
-    parser.add_argument("--port", type=int, default=int(env("QUANTAMM_TRAIN_PORT", "50052")),
-                        help="port to listen on (0: any free port) [QUANTAMM_TRAIN_PORT]")
-    parser.add_argument("--host", default=env("QUANTAMM_TRAIN_HOST", "[::]"),
-                        help="address to bind [QUANTAMM_TRAIN_HOST]")
+    add_server_arguments(parser, "TRAIN", port=50052, workers=16,
+                         workers_help="request threads (each WatchJob stream holds one)")
     parser.add_argument("--sim-address", default=env("QUANTAMM_SIM_ADDRESS", "127.0.0.1:50051"),
                         help="sim_service replicas, comma separated [QUANTAMM_SIM_ADDRESS]")
     parser.add_argument("--store", default=env("QUANTAMM_TRAIN_STORE") or jobs.default_url(),
@@ -50,8 +50,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                              "(sqlite:///PATH or postgresql+psycopg://...) [QUANTAMM_TRAIN_STORE]")
     parser.add_argument("--max-jobs", type=int, default=int(env("QUANTAMM_TRAIN_MAX_JOBS", "2")),
                         help="jobs running at once; more wait queued")
-    parser.add_argument("--workers", type=int, default=int(env("QUANTAMM_TRAIN_WORKERS", "16")),
-                        help="request threads (each WatchJob stream holds one)")
     parser.add_argument("--sim-timeout-seconds", type=float,
                         default=float(env("QUANTAMM_SIM_TIMEOUT_SECONDS", "600")),
                         help="deadline of one call to sim_service (retried on another replica)")
@@ -66,10 +64,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         default=float(env("QUANTAMM_TRAIN_MAX_STEP_CELLS", "4e9")),
                         help="sets x batch windows x minutes x assets of one gradient step; "
                              "larger jobs are refused at StartJob [QUANTAMM_TRAIN_MAX_STEP_CELLS]")
-    parser.add_argument("--max-message-mib", type=int,
-                        default=int(env("QUANTAMM_MAX_MESSAGE_MIB", "64")))
-    parser.add_argument("--log-level", default=env("QUANTAMM_LOG_LEVEL", "INFO"))
-    serving.add_security_arguments(parser)
     for name, what in (("ca", "CA that signed sim_service's certificate: TLS to sim_service"),
                        ("client-cert", "client certificate for mutual TLS to sim_service"),
                        ("client-key", "key of --sim-tls-client-cert")):
@@ -107,7 +101,7 @@ def create_server(
     workers: int = 16,
     sim_timeout_seconds: float = 600.0,
     max_message_mib: int = 64,
-    security: serving.Security = serving.Security(),
+    security: Security = Security(),
     sim_tls: TLSConfig | None = None,
     sim_retry_seconds: float = 60.0,
     store_retry_seconds: float = 30.0,
@@ -122,16 +116,11 @@ def create_server(
     manager = JobManager(jobs.JobStore(store_url, store_retry_seconds), sim, max_jobs,
                          max_step_cells)
     servicer = TrainingServicer(manager)
-    server, health_servicer = serving.build_server(
+    server, health_servicer, bound = build_server(
         lambda s: training_pb2_grpc.add_TrainingServiceServicer_to_server(servicer, s),
-        [SERVICE_NAME],
-        as_request_error,
-        workers=workers,
-        max_message_mib=max_message_mib,
-        security=security,
-        max_concurrent_rpcs=max_concurrent_rpcs,
-    )
-    bound = serving.bind(server, host, port, security)
+        [SERVICE_NAME], as_request_error, host=host, port=port, security=security,
+        workers=workers, max_message_mib=max_message_mib,
+        max_concurrent_rpcs=max_concurrent_rpcs)
     manager.recover()
     server.start()
     return server, health_servicer, bound, manager
@@ -141,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     logs.configure(json=True, level=args.log_level)
     addresses = parse_addresses(args.sim_address)
-    security = serving.security_from_args(args)
+    security = security_from_args(args)
     server, health_servicer, port, manager = create_server(
         addresses, args.store, args.host, args.port, args.max_jobs, args.workers,
         args.sim_timeout_seconds, args.max_message_mib, security, sim_tls_from_args(args),
@@ -150,4 +139,4 @@ def main(argv: list[str] | None = None) -> None:
     log.info("train_service_started", port=port, sim_addresses=addresses,
              store=jobs.redacted(args.store), **security.describe(),
              sim_tls=sim_tls_from_args(args) is not None)
-    serving.serve_until_signalled(server, ShutdownFirst(health_servicer, manager))
+    serve_until_signalled(server, ShutdownFirst(health_servicer, manager))

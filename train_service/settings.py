@@ -1,6 +1,7 @@
 """TrainingSettings with the reference's defaults filled in and every value validated.
 
-Unset optional fields take the defaults of the training specification (section 1.2/1.3), except
+Unset optional fields take their defaults from ``quantamm.core.training.default`` (the one
+declaration, ``DEFAULT_RUN_FINGERPRINT``, so the client and this service always agree), except
 where a documented fix applies: ``noise_scale`` (0.1) also spreads freshly initialised sets.
 A refused value raises INVALID_ARGUMENT naming the field, e.g.
 ``settings.gradient_descent.base_lr``.
@@ -12,9 +13,10 @@ import dataclasses
 import math
 from typing import Any, Callable, Mapping
 
+from quantamm.core import training
+from quantamm.core.parameters import NOISE_METHODS
 from quantamm_api.v1 import training_pb2
 from train_service.errors import invalid
-from train_service.parameters import INITIAL_DEFAULTS, NOISE_METHODS
 
 OPTIMISERS = ("adam", "adamw", "sgd")
 SAMPLE_METHODS = ("uniform", "exponential", "stratified")
@@ -43,9 +45,9 @@ OPTUNA = training_pb2.TRAINING_METHOD_OPTUNA
 
 @dataclasses.dataclass(frozen=True)
 class Field:
-    """A setting's default and its validity test (``rule`` says what is allowed)."""
+    """A setting's validity test (``rule`` says what is allowed); its default is
+    ``quantamm.core.training.default``."""
 
-    default: Any
     check: Callable[[Any], bool] = lambda value: True
     rule: str = ""
 
@@ -59,66 +61,66 @@ def _at_least(low: float) -> Callable[[float], bool]:
 
 
 def _one_of(options: tuple[str, ...]) -> Field:
-    return Field(options[0], lambda value: value in options, f"must be one of {', '.join(options)}")
+    return Field(lambda value: value in options, f"must be one of {', '.join(options)}")
 
 
 GRADIENT_FIELDS: dict[str, Field] = {
-    "optimiser": Field("adamw", lambda v: v in OPTIMISERS, "must be one of adam, adamw, sgd"),
-    "base_lr": Field(0.1, _positive, "must be > 0"),
-    "weight_decay": Field(0.01, _at_least(0), "must be >= 0"),
-    "n_iterations": Field(1000, _at_least(1), "must be >= 1"),
-    "batch_size": Field(8, _at_least(1), "must be >= 1"),
+    "optimiser": Field(lambda v: v in OPTIMISERS, "must be one of adam, adamw, sgd"),
+    "base_lr": Field(_positive, "must be > 0"),
+    "weight_decay": Field(_at_least(0), "must be >= 0"),
+    "n_iterations": Field(_at_least(1), "must be >= 1"),
+    "batch_size": Field(_at_least(1), "must be >= 1"),
     "sample_method": _one_of(SAMPLE_METHODS),
     "lr_schedule_type": _one_of(SCHEDULES),
-    "lr_decay_ratio": Field(1000.0, _at_least(1), "must be >= 1"),
-    "min_lr": Field(1e-6, _at_least(0), "must be >= 0"),
-    "warmup_steps": Field(100, _at_least(0), "must be >= 0"),
-    "use_plateau_decay": Field(False),
-    "decay_lr_plateau": Field(100, _at_least(1), "must be >= 1 iteration"),
-    "decay_lr_ratio": Field(0.8, lambda v: 0 < v <= 1, "must be in (0, 1]"),
-    "use_gradient_clipping": Field(True),
-    "clip_norm": Field(10.0, _positive, "must be > 0"),
-    "force_scalar": Field(False),
-    "eval_every": Field(1, _at_least(1), "must be >= 1"),
+    "lr_decay_ratio": Field(_at_least(1), "must be >= 1"),
+    "min_lr": Field(_at_least(0), "must be >= 0"),
+    "warmup_steps": Field(_at_least(0), "must be >= 0"),
+    "use_plateau_decay": Field(),
+    "decay_lr_plateau": Field(_at_least(1), "must be >= 1 iteration"),
+    "decay_lr_ratio": Field(lambda v: 0 < v <= 1, "must be in (0, 1]"),
+    "use_gradient_clipping": Field(),
+    "clip_norm": Field(_positive, "must be > 0"),
+    "force_scalar": Field(),
+    "eval_every": Field(_at_least(1), "must be >= 1"),
 }
 OPTUNA_FIELDS: dict[str, Field] = {
-    "n_trials": Field(20, _at_least(1), "must be >= 1"),
-    "n_jobs": Field(4, lambda v: 1 <= v <= 256, "must be in [1, 256]"),
-    "timeout_seconds": Field(7200.0, _positive, "must be > 0 seconds"),
-    "n_startup_trials": Field(10, _at_least(0), "must be >= 0"),
-    "early_stopping": Field(False),
-    "early_stopping_patience": Field(100, _at_least(1), "must be >= 1 trial"),
-    "early_stopping_min_improvement": Field(0.001, _at_least(0), "must be >= 0"),
-    "multi_objective": Field(False),
-    "make_scalar": Field(False),
-    "expand_around": Field(True),
-    "overfitting_penalty": Field(0.2, _at_least(0), "must be >= 0"),
-    "study_name": Field(None, lambda v: v is None or 0 < len(v) <= 200, "1 to 200 characters"),
-    "storage_url": Field(None, lambda v: v is None or "://" in v, "must be an RDB URL"),
+    "n_trials": Field(_at_least(1), "must be >= 1"),
+    "n_jobs": Field(lambda v: 1 <= v <= 256, "must be in [1, 256]"),
+    "timeout_seconds": Field(_positive, "must be > 0 seconds"),
+    "n_startup_trials": Field(_at_least(0), "must be >= 0"),
+    "early_stopping": Field(),
+    "early_stopping_patience": Field(_at_least(1), "must be >= 1 trial"),
+    "early_stopping_min_improvement": Field(_at_least(0), "must be >= 0"),
+    "multi_objective": Field(),
+    "make_scalar": Field(),
+    "expand_around": Field(),
+    "overfitting_penalty": Field(_at_least(0), "must be >= 0"),
+    "study_name": Field(lambda v: v is None or 0 < len(v) <= 200, "1 to 200 characters"),
+    "storage_url": Field(lambda v: v is None or "://" in v, "must be an RDB URL"),
 }
 COMMON_FIELDS: dict[str, Field] = {
-    "bout_offset_minutes": Field(10080, _at_least(1), "must be >= 1 minute"),
-    "val_fraction": Field(0.2, lambda v: 0 <= v < 1, "must be in [0, 1)"),
-    "n_parameter_sets": Field(4, lambda v: 1 <= v <= 4096, "must be in [1, 4096]"),
-    "parameter_init_method": Field("gaussian", lambda v: v in NOISE_METHODS,
+    "bout_offset_minutes": Field(_at_least(1), "must be >= 1 minute"),
+    "val_fraction": Field(lambda v: 0 <= v < 1, "must be in [0, 1)"),
+    "n_parameter_sets": Field(lambda v: 1 <= v <= 4096, "must be in [1, 4096]"),
+    "parameter_init_method": Field(lambda v: v in NOISE_METHODS,
                                    f"must be one of {', '.join(NOISE_METHODS)}"),
-    "noise_scale": Field(0.1, _at_least(0), "must be >= 0"),
-    "seed": Field(0, lambda v: 0 <= v < 2**32, "must be in [0, 2^32)"),
-    "early_stopping": Field(True),
-    "early_stopping_patience": Field(200, _at_least(1), "must be >= 1 iteration"),
-    "early_stopping_metric": Field("daily_log_sharpe", lambda v: v in SELECTION_METRICS,
+    "noise_scale": Field(_at_least(0), "must be >= 0"),
+    "seed": Field(lambda v: 0 <= v < 2**32, "must be in [0, 2^32)"),
+    "early_stopping": Field(),
+    "early_stopping_patience": Field(_at_least(1), "must be >= 1 iteration"),
+    "early_stopping_metric": Field(lambda v: v in SELECTION_METRICS,
                                    f"must be one of {', '.join(SELECTION_METRICS)}"),
-    "report_every": Field(10, _at_least(1), "must be >= 1"),
+    "report_every": Field(_at_least(1), "must be >= 1"),
 }
 # InitialValues field -> (allowed, rule); weights_logits is repeated and checked by the caller.
 INITIAL_FIELDS: dict[str, Field] = {
-    "memory_length_days": Field(None, _positive, "must be > 0 days"),
-    "memory_length_delta_days": Field(None),
-    "k_per_day": Field(None, _positive, "must be > 0"),
-    "log_amplitude": Field(None),
-    "raw_width": Field(None),
-    "raw_exponents": Field(None),
-    "pre_exp_scaling": Field(None, _positive, "must be > 0"),
+    "memory_length_days": Field(_positive, "must be > 0 days"),
+    "memory_length_delta_days": Field(),
+    "k_per_day": Field(_positive, "must be > 0"),
+    "log_amplitude": Field(),
+    "raw_width": Field(),
+    "raw_exponents": Field(),
+    "pre_exp_scaling": Field(_positive, "must be > 0"),
 }
 
 
@@ -186,15 +188,20 @@ class Settings:
     early_stopping_patience: int
     early_stopping_metric: str
     report_every: int
-    # Human-unit initial values (parameters.INITIAL_DEFAULTS keys) that the request set.
+    # Human-unit initial values (InitialValues fields) that the request set.
     initial_values: Mapping[str, float | list[float]]
 
 
-def fill(message, fields: Mapping[str, Field], prefix: str) -> dict[str, Any]:
-    """Each field's value (or default), validated; errors name ``prefix + field``."""
+def fill(message, fields: Mapping[str, Field], prefix: str,
+         section: str | None) -> dict[str, Any]:
+    """Each field's value (or the default of ``section``'s field, None without a section),
+    validated; errors name ``prefix + field``."""
     values = {}
     for name, field in fields.items():
-        value = getattr(message, name) if message.HasField(name) else field.default
+        if message.HasField(name):
+            value = getattr(message, name)
+        else:
+            value = training.default(section, name) if section else None
         if isinstance(value, float) and not math.isfinite(value):
             raise invalid(prefix + name, f"must be finite, got {value}")
         if value is not None and not field.check(value):
@@ -214,14 +221,15 @@ def _search_range(entry: training_pb2.ParameterRange, field: str) -> SearchRange
 
 def _initial_values(message: training_pb2.InitialValues, n_assets: int) -> dict[str, Any]:
     prefix = "settings.initial_values."
-    values = {k: v for k, v in fill(message, INITIAL_FIELDS, prefix).items() if v is not None}
+    values = {k: v for k, v in fill(message, INITIAL_FIELDS, prefix, None).items() if v is not None}
     logits = list(message.weights_logits)
     if logits:
         if len(logits) not in (1, n_assets) or not all(math.isfinite(v) for v in logits):
             raise invalid(prefix + "weights_logits",
                           f"give 1 or {n_assets} finite values, got {len(logits)}")
         values["weights_logits"] = logits
-    memory = {**INITIAL_DEFAULTS, **values}
+    memory = {field: values.get(field, training.default("initial_values", field))
+              for field in ("memory_length_days", "memory_length_delta_days")}
     if memory["memory_length_days"] + memory["memory_length_delta_days"] <= 0:
         raise invalid(prefix + "memory_length_delta_days", "memory + delta must be > 0 days")
     return values
@@ -256,7 +264,7 @@ def resolve(message: training_pb2.TrainingSettings, n_assets: int) -> Settings:
     if method not in (GRADIENT_DESCENT, OPTUNA):
         raise invalid("settings.method", f"unknown training method {method}")
     prefix = "settings.optuna.parameter_config"
-    search = fill(message.optuna, OPTUNA_FIELDS, "settings.optuna.")
+    search = fill(message.optuna, OPTUNA_FIELDS, "settings.optuna.", "optuna")
     search["parameter_config"] = {
         key: _search_range(entry, f"{prefix}[{key!r}]")
         for key, entry in sorted(message.optuna.parameter_config.items())
@@ -264,10 +272,10 @@ def resolve(message: training_pb2.TrainingSettings, n_assets: int) -> Settings:
     settings = Settings(
         method=method,
         gradient=GradientSettings(**fill(message.gradient_descent, GRADIENT_FIELDS,
-                                         "settings.gradient_descent.")),
+                                         "settings.gradient_descent.", "gradient_descent")),
         search=SearchSettings(**search),
         initial_values=_initial_values(message.initial_values, n_assets),
-        **fill(message, COMMON_FIELDS, "settings."),
+        **fill(message, COMMON_FIELDS, "settings.", "settings"),
     )
     (_check_gradient if method == GRADIENT_DESCENT else _check_search)(settings)
     return settings

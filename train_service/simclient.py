@@ -16,19 +16,27 @@ from __future__ import annotations
 
 import itertools
 import threading
-import time
-from typing import Callable, Sequence
+from typing import Callable, Mapping, Sequence
 
 import grpc
+import numpy as np
 import structlog
 
+from quantamm.wire.tensors import from_tensor
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
-from client.channels import TLSConfig, bearer_metadata
+from quantamm.serving.channels import (
+    RETRIED,
+    RetriesExhausted,
+    RetryPolicy,
+    TLSConfig,
+    bearer_metadata,
+    open_channel,
+)
 from train_service.errors import SimulationError, invalid
+from train_service.parameters import initial_values_request
 
 log = structlog.get_logger(__name__)
-RETRYABLE = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED})
-MIB = 1024 * 1024
+RETRYABLE = RETRIED | {grpc.StatusCode.DEADLINE_EXCEEDED}  # DEADLINE_EXCEEDED: a replica hung
 MAX_PAUSE_SECONDS = 2.0
 MULTI_ADDRESS_SCHEMES = ("ipv4:", "ipv6:")  # gRPC targets that list addresses themselves
 
@@ -68,21 +76,16 @@ class SimClient:
         token: str | None = None,
         tls: TLSConfig | None = None,
     ) -> None:
-        options = [("grpc.max_send_message_length", max_message_mib * MIB),
-                   ("grpc.max_receive_message_length", max_message_mib * MIB),
-                   ("grpc.lb_policy_name", "round_robin")]
         self.addresses = list(addresses)
         credentials = tls.credentials() if tls else None
-        self._channels = [grpc.insecure_channel(a, options=options) if credentials is None
-                          else grpc.secure_channel(a, credentials, options=options)
-                          for a in self.addresses]
+        self._channels = [open_channel(a, credentials, max_message_mib) for a in self.addresses]
         self._stubs = [simulation_pb2_grpc.SimulationServiceStub(c) for c in self._channels]
         self._next = itertools.count()
         self._lock = threading.Lock()
-        self._attempts = attempts
-        self._backoff = backoff_seconds
+        self._retry = RetryPolicy(attempts=attempts, codes=RETRYABLE, min_seconds=retry_seconds,
+                                  first_pause_seconds=backoff_seconds,
+                                  max_pause_seconds=MAX_PAUSE_SECONDS)
         self._timeout = timeout_seconds
-        self._retry_seconds = retry_seconds
         self._metadata = bearer_metadata(token)
         self._rules: dict[str, types_pb2.RuleInfo] = {}
 
@@ -90,26 +93,26 @@ class SimClient:
               request, name: str):
         with self._lock:
             first = next(self._next)
-        pause, started = self._backoff, time.monotonic()
-        for attempt in itertools.count(1):
-            index = (first + attempt - 1) % len(self._stubs)
-            try:
-                return method(self._stubs[index])(request, timeout=self._timeout,
-                                                  metadata=self._metadata)
-            except grpc.RpcError as error:
-                if error.code() not in RETRYABLE:
-                    raise SimulationError(error.code(), error.details() or "") from error
-                waited = time.monotonic() - started
-                if attempt >= self._attempts and waited >= self._retry_seconds:
-                    raise SimulationError(error.code(), f"{name} failed {attempt} times in "
-                                          f"{waited:.0f} s over {self.addresses}: "
-                                          f"{error.details()}") from error
-                log.warning("sim_call_retry", method=name, address=self.addresses[index],
-                            code=error.code().name, attempt=attempt, seconds=round(waited, 1))
-                if attempt % len(self._stubs) == 0:
-                    time.sleep(pause)
-                    pause = min(2 * pause, MAX_PAUSE_SECONDS)
-        raise AssertionError("unreachable")
+
+        def replica(attempt: int) -> int:
+            return (first + attempt - 1) % len(self._stubs)
+
+        def attempt(number: int):
+            return method(self._stubs[replica(number)])(request, timeout=self._timeout,
+                                                        metadata=self._metadata)
+
+        def retrying(error: grpc.RpcError, number: int, waited: float) -> None:
+            log.warning("sim_call_retry", method=name, address=self.addresses[replica(number)],
+                        code=error.code().name, attempt=number, seconds=round(waited, 1))
+
+        try:
+            return self._retry.call(attempt, round_size=len(self._stubs), on_retry=retrying)
+        except RetriesExhausted as spent:
+            raise SimulationError(spent.code(), f"{name} failed {spent.attempts} times in "
+                                  f"{spent.seconds:.0f} s over {self.addresses}: "
+                                  f"{spent.details()}") from spent.error
+        except grpc.RpcError as error:
+            raise SimulationError(error.code(), error.details() or "") from error
 
     def evaluate(self, request: simulation_pb2.EvaluateRequest) -> simulation_pb2.EvaluateResponse:
         """Objectives (and gradients) of parameter sets x windows."""
@@ -120,6 +123,18 @@ class SimClient:
     ) -> simulation_pb2.EvaluatePeriodsResponse:
         """Metrics per named period of one continuous run per parameter set."""
         return self._call(lambda stub: stub.EvaluatePeriods, request, "EvaluatePeriods")
+
+    def initial_parameters(self, rule: str, n_assets: int, chunk_period_minutes: int,
+                           initial: Mapping[str, float | list[float]]) -> dict[str, np.ndarray]:
+        """The rule's un-noised initial set, [n] per key (GetInitialParameters), from
+        human-unit InitialValues fields (missing ones take their defaults)."""
+        request = simulation_pb2.GetInitialParametersRequest(
+            rule=rule, n_assets=n_assets, chunk_period_minutes=chunk_period_minutes,
+            initial_values=initial_values_request(initial))
+        answer = self._call(lambda stub: stub.GetInitialParameters, request,
+                            "GetInitialParameters")
+        return {key: np.asarray(from_tensor(tensor, key), dtype=np.float64).reshape(-1)
+                for key, tensor in answer.parameters.values.items()}
 
     def rule(self, name: str, field: str = "fingerprint.rule") -> types_pb2.RuleInfo:
         """A rule's parameter schema (ListRules, cached after the first answer)."""

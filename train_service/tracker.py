@@ -1,5 +1,5 @@
-"""Best-parameter tracking, early stopping and the sgd plateau (training specification 3.6,
-3.9, 3.10), checked at every evaluation rather than only at progress reports."""
+"""Best-parameter tracking, early stopping and the sgd plateau (docs/training.md §3.6,
+§3.9, §3.10), checked at every evaluation rather than only at progress reports."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Where the data windows of a training run lie (training specification section 2).
+"""Where the data windows of a training run lie (docs/training.md §2).
 
 All positions are minutes after the fingerprint's ``start_time``; ``end_time`` and
 ``end_test_time`` are exclusive ends, as in the simulation API:
@@ -15,10 +15,10 @@ import math
 
 import numpy as np
 
+from quantamm.wire import fingerprints
 from quantamm_api.v1 import types_pb2
 from train_service.errors import invalid
 
-DEFAULT_CHUNK_PERIOD = 1440
 EXPONENTIAL_RATE = 5.0  # later starts up to e^5 times likelier (sample_method "exponential")
 N_EVALUATION_RANDOM = 20
 N_EVALUATION_EVEN = 20
@@ -76,7 +76,7 @@ def layout(fp: types_pb2.RunFingerprint, bout_offset: int, val_fraction: float) 
         if t_test < 2:
             raise invalid("fingerprint.end_test_time",
                           "must be at least two minutes after end_time")
-    chunk = fp.chunk_period_minutes if fp.HasField("chunk_period_minutes") else DEFAULT_CHUNK_PERIOD
+    chunk = int(fingerprints.setting(fp, "chunk_period"))
     val_len = math.floor(t_train * val_fraction)
     if val_fraction > 0 and val_len < chunk:
         raise invalid("settings.val_fraction", f"the validation period ({val_len} minutes) is "

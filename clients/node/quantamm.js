@@ -2,7 +2,9 @@
 /**
  * QuantAMM services from Node: the .proto files under protos/ are loaded at run time (no
  * generated code), tensors are read from and written to their little-endian bytes, and calls
- * are promises with a deadline.
+ * are promises with a deadline. A refused call rejects with grpc-js's error plus the field
+ * violations the server sent (`err.violations = [{ field, description }]`, `err.field` the first
+ * one's field): decoded from the google.rpc.Status in the grpc-status-details-bin trailer.
  *
  *   const q = require('./quantamm');
  *   const { sim, train } = q.connect({ sim: 'localhost:50051', train: 'localhost:50052' });
@@ -12,8 +14,14 @@ const fs = require('node:fs');
 const path = require('node:path');
 const grpc = require('@grpc/grpc-js');
 const protoLoader = require('@grpc/proto-loader');
+const protobuf = require('protobufjs');
 
 const PROTO_ROOT = path.resolve(__dirname, '..', '..', 'protos');
+// google.rpc.Status and BadRequest (subsets of googleapis' files, kept next to this one).
+const RPC_PROTOS = ['status.proto', 'error_details.proto']
+  .map((name) => path.join(__dirname, 'protos', 'google', 'rpc', name));
+const DETAILS_KEY = 'grpc-status-details-bin';
+const BAD_REQUEST_URL = 'type.googleapis.com/google.rpc.BadRequest';
 // Calls spread over every address a name resolves to (a Kubernetes headless Service).
 const CHANNEL_OPTIONS = {
   'grpc.service_config': JSON.stringify({ loadBalancingConfig: [{ round_robin: {} }] }),
@@ -63,6 +71,45 @@ function connect({ sim, train, rootCert = null, token = null }) {
   };
 }
 
+let rpcTypes = null;
+function statusTypes() {
+  if (!rpcTypes) {
+    const root = new protobuf.Root().loadSync(RPC_PROTOS, { keepCase: true });
+    rpcTypes = { Status: root.lookupType('google.rpc.Status'),
+      BadRequest: root.lookupType('google.rpc.BadRequest') };
+  }
+  return rpcTypes;
+}
+
+/**
+ * The field violations ([{ field, description }]) of the google.rpc.BadRequest details in a
+ * failed call's grpc-status-details-bin trailer; [] when it has none (or they do not decode).
+ */
+function violations(error) {
+  const trailer = error && error.metadata && typeof error.metadata.get === 'function'
+    ? error.metadata.get(DETAILS_KEY) : [];
+  if (!trailer.length) return [];
+  try {
+    const { Status, BadRequest } = statusTypes();
+    const status = Status.decode(Buffer.from(trailer[0]));
+    return status.details
+      .filter((any) => any.type_url === BAD_REQUEST_URL)
+      .flatMap((any) => BadRequest.decode(any.value).field_violations)
+      .map((v) => ({ field: v.field, description: v.description }));
+  } catch (decodeError) {
+    return [];
+  }
+}
+
+/** `error` with `violations` (see `violations`) and `field` (the first one's, else ''). */
+function withViolations(error) {
+  if (error && typeof error === 'object' && !('violations' in error)) {
+    error.violations = violations(error);
+    error.field = error.violations.length ? error.violations[0].field : '';
+  }
+  return error;
+}
+
 function deadline(seconds) {
   return new Date(Date.now() + seconds * 1000);
 }
@@ -71,7 +118,7 @@ function deadline(seconds) {
 function unary(client, method, request, seconds = 600) {
   return new Promise((resolve, reject) => {
     client[method](request, client.metadata, { deadline: deadline(seconds) },
-      (error, response) => (error ? reject(error) : resolve(response)));
+      (error, response) => (error ? reject(withViolations(error)) : resolve(response)));
   });
 }
 
@@ -81,7 +128,7 @@ function stream(client, method, request, seconds = 600, onMessage = () => {}) {
     const messages = [];
     const call = client[method](request, client.metadata, { deadline: deadline(seconds) });
     call.on('data', (message) => { messages.push(message); onMessage(message); });
-    call.on('error', reject);
+    call.on('error', (error) => reject(withViolations(error)));
     call.on('end', () => resolve(messages));
   });
 }
@@ -147,6 +194,6 @@ async function watchJob(train, jobId, seconds = 600, onEvent = () => {}) {
 }
 
 module.exports = {
-  PROTO_ROOT, loadPackage, connect, unary, stream, decodeTensor, encodeTensor, parameterSet,
-  timestamp, simulate, watchJob,
+  PROTO_ROOT, loadPackage, connect, unary, stream, violations, decodeTensor, encodeTensor,
+  parameterSet, timestamp, simulate, watchJob,
 };

@@ -1,7 +1,8 @@
 'use strict';
 /**
  * The Node client end to end: list the rules, simulate a momentum pool (tensors read from their
- * bytes), start a small gradient-descent job and watch it to the end. Prints one JSON object
+ * bytes), have a bad request refused (its field violation read from the status details), start
+ * a small gradient-descent job and watch it to the end. Prints one JSON object
  * (NaN as null) that tests/deploy/test_node_client.py compares with the Python client.
  *
  *   node smoke.js --sim HOST:PORT --train HOST:PORT
@@ -23,6 +24,12 @@ const SIMULATE = {
   },
   parameters: q.parameterSet({ memory_days: [5, 5, 5], k_per_day: [20, 20, 20] }),
   stride_minutes: 60,
+};
+
+// SIMULATE with a maximum weight change outside (0, 1]: refused with INVALID_ARGUMENT.
+const BAD_SIMULATE = {
+  ...SIMULATE,
+  fingerprint: { ...SIMULATE.fingerprint, maximum_change_per_minute: -1 },
 };
 
 // Adam on 2 parameter sets x 4 windows, 4 iterations: train 20 days, test 7 days.
@@ -60,6 +67,14 @@ async function main() {
     values: run.values, weights: run.weights, reserves: run.reserves, prices: run.prices,
   };
 
+  let refused = null;
+  try {
+    await q.stream(sim, 'Simulate', BAD_SIMULATE, 60);
+  } catch (error) {
+    refused = { code: error.code, details: error.details, field: error.field,
+      violations: error.violations };
+  }
+
   const { job_id: jobId } = await q.unary(train, 'StartJob', TRAIN, 60);
   const { events, job } = await q.watchJob(train, jobId);
   const training = {
@@ -73,7 +88,7 @@ async function main() {
     best_parameters: decodeAll(job.result.best_parameters.values),
   };
 
-  process.stdout.write(JSON.stringify({ rules, simulation, training }) + '\n');
+  process.stdout.write(JSON.stringify({ rules, simulation, refused, training }) + '\n');
   sim.close();
   train.close();
 }

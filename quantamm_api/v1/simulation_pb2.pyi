@@ -20,6 +20,31 @@ class ListRulesResponse(_message.Message):
     rules: _containers.RepeatedCompositeFieldContainer[_types_pb2.RuleInfo]
     def __init__(self, rules: _Optional[_Iterable[_Union[_types_pb2.RuleInfo, _Mapping]]] = ...) -> None: ...
 
+class GetInitialParametersRequest(_message.Message):
+    __slots__ = ("rule", "n_assets", "chunk_period_minutes", "initial_values")
+    class InitialValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _types_pb2.Tensor
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_types_pb2.Tensor, _Mapping]] = ...) -> None: ...
+    RULE_FIELD_NUMBER: _ClassVar[int]
+    N_ASSETS_FIELD_NUMBER: _ClassVar[int]
+    CHUNK_PERIOD_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    INITIAL_VALUES_FIELD_NUMBER: _ClassVar[int]
+    rule: str
+    n_assets: int
+    chunk_period_minutes: int
+    initial_values: _containers.MessageMap[str, _types_pb2.Tensor]
+    def __init__(self, rule: _Optional[str] = ..., n_assets: _Optional[int] = ..., chunk_period_minutes: _Optional[int] = ..., initial_values: _Optional[_Mapping[str, _types_pb2.Tensor]] = ...) -> None: ...
+
+class GetInitialParametersResponse(_message.Message):
+    __slots__ = ("parameters",)
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    parameters: _types_pb2.ParameterSet
+    def __init__(self, parameters: _Optional[_Union[_types_pb2.ParameterSet, _Mapping]] = ...) -> None: ...
+
 class ListDatasetsRequest(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...

@@ -41,6 +41,11 @@ class SimulationServiceStub:
                 request_serializer=quantamm_dot_v1_dot_simulation__pb2.ListRulesRequest.SerializeToString,
                 response_deserializer=quantamm_dot_v1_dot_simulation__pb2.ListRulesResponse.FromString,
                 _registered_method=True)
+        self.GetInitialParameters = channel.unary_unary(
+                '/quantamm.v1.SimulationService/GetInitialParameters',
+                request_serializer=quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersRequest.SerializeToString,
+                response_deserializer=quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersResponse.FromString,
+                _registered_method=True)
         self.ListDatasets = channel.unary_unary(
                 '/quantamm.v1.SimulationService/ListDatasets',
                 request_serializer=quantamm_dot_v1_dot_simulation__pb2.ListDatasetsRequest.SerializeToString,
@@ -90,6 +95,13 @@ class SimulationServiceServicer:
 
     def ListRules(self, request, context):
         """The rules and their parameter schemas.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetInitialParameters(self, request, context):
+        """A rule's un-noised initial parameter set from the fingerprint's initial_* values.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -161,6 +173,11 @@ def add_SimulationServiceServicer_to_server(servicer, server):
                     request_deserializer=quantamm_dot_v1_dot_simulation__pb2.ListRulesRequest.FromString,
                     response_serializer=quantamm_dot_v1_dot_simulation__pb2.ListRulesResponse.SerializeToString,
             ),
+            'GetInitialParameters': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetInitialParameters,
+                    request_deserializer=quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersRequest.FromString,
+                    response_serializer=quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersResponse.SerializeToString,
+            ),
             'ListDatasets': grpc.unary_unary_rpc_method_handler(
                     servicer.ListDatasets,
                     request_deserializer=quantamm_dot_v1_dot_simulation__pb2.ListDatasetsRequest.FromString,
@@ -231,6 +248,33 @@ class SimulationService:
             '/quantamm.v1.SimulationService/ListRules',
             quantamm_dot_v1_dot_simulation__pb2.ListRulesRequest.SerializeToString,
             quantamm_dot_v1_dot_simulation__pb2.ListRulesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetInitialParameters(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/quantamm.v1.SimulationService/GetInitialParameters',
+            quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersRequest.SerializeToString,
+            quantamm_dot_v1_dot_simulation__pb2.GetInitialParametersResponse.FromString,
             options,
             channel_credentials,
             insecure,

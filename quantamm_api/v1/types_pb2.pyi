@@ -141,20 +141,36 @@ class ParamSpec(_message.Message):
     def __init__(self, name: _Optional[str] = ..., initial: _Optional[_Iterable[float]] = ..., optuna: _Optional[_Union[OptunaRange, _Mapping]] = ..., transform: _Optional[str] = ..., description: _Optional[str] = ..., trainable: _Optional[bool] = ...) -> None: ...
 
 class RuleInfo(_message.Message):
-    __slots__ = ("name", "description", "params", "dynamic_weights", "outputs_weights", "has_readouts")
+    __slots__ = ("name", "description", "params", "dynamic_weights", "outputs_weights", "has_readouts", "pool", "memory_keys", "k_key", "scalar_keys", "alternative_keys", "required_keys", "human_keys", "n_assets")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     DYNAMIC_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     OUTPUTS_WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     HAS_READOUTS_FIELD_NUMBER: _ClassVar[int]
+    POOL_FIELD_NUMBER: _ClassVar[int]
+    MEMORY_KEYS_FIELD_NUMBER: _ClassVar[int]
+    K_KEY_FIELD_NUMBER: _ClassVar[int]
+    SCALAR_KEYS_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRED_KEYS_FIELD_NUMBER: _ClassVar[int]
+    HUMAN_KEYS_FIELD_NUMBER: _ClassVar[int]
+    N_ASSETS_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     params: _containers.RepeatedCompositeFieldContainer[ParamSpec]
     dynamic_weights: bool
     outputs_weights: bool
     has_readouts: bool
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamSpec, _Mapping]]] = ..., dynamic_weights: _Optional[bool] = ..., outputs_weights: _Optional[bool] = ..., has_readouts: _Optional[bool] = ...) -> None: ...
+    pool: str
+    memory_keys: _containers.RepeatedScalarFieldContainer[str]
+    k_key: str
+    scalar_keys: _containers.RepeatedScalarFieldContainer[str]
+    alternative_keys: _containers.RepeatedScalarFieldContainer[str]
+    required_keys: _containers.RepeatedScalarFieldContainer[str]
+    human_keys: _containers.RepeatedScalarFieldContainer[str]
+    n_assets: int
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., params: _Optional[_Iterable[_Union[ParamSpec, _Mapping]]] = ..., dynamic_weights: _Optional[bool] = ..., outputs_weights: _Optional[bool] = ..., has_readouts: _Optional[bool] = ..., pool: _Optional[str] = ..., memory_keys: _Optional[_Iterable[str]] = ..., k_key: _Optional[str] = ..., scalar_keys: _Optional[_Iterable[str]] = ..., alternative_keys: _Optional[_Iterable[str]] = ..., required_keys: _Optional[_Iterable[str]] = ..., human_keys: _Optional[_Iterable[str]] = ..., n_assets: _Optional[int] = ...) -> None: ...
 
 class DatasetInfo(_message.Message):
     __slots__ = ("name", "tokens", "first_minute", "last_minute", "n_minutes", "source")

@@ -8,7 +8,6 @@ import functools
 import jax
 import jax.numpy as jnp
 
-import sim_service.engine  # noqa: F401  (float64 on before arrays are built)
 from sim_service.data.bundled import bundled_minute_prices
 from sim_service.data.prices import PriceSeries
 

@@ -1,12 +1,12 @@
 """Arbitrage of a G3M pool with fees: one half-step's trade, its gate and its side effects.
 
-Spec 6.4-6.6 and 6.10. Shapes: reserves, weights, prices [n] (token units, fractions, quote
+docs/simulation.md §6.4-§6.6 and §6.10. Shapes: reserves, weights, prices [n] (token units, fractions, quote
 currency per token); ``gamma`` = 1 - swap fee (scalar: a Python float or a traced value). A trade
 is the pool's reserve change [n] (positive = paid into the pool). ``S = n (n - 1)`` pair
 signatures, ``P = n (n - 1) / 2`` token pairs.
 
 Bit-level agreement with the reference depends on the floating-point operation order of the
-pair trade (spec 6.5, numerical note): element-wise powers ``x ** w`` followed by products taken
+pair trade (docs/simulation.md §6.5, numerical note): element-wise powers ``x ** w`` followed by products taken
 left to right, ``gamma^-1`` as a power, and divisions by broadcast quantities as multiplications
 by their reciprocal (what XLA makes of the reference's code). Products and sums that the
 reference takes over entries that are exactly 1 or 0 are taken over the other entries only,
@@ -42,7 +42,7 @@ class Signatures(NamedTuple):
 
 
 class Candidate(NamedTuple):
-    """The optimal trade of one signature on the token pair (a, b), a < b (spec 6.5).
+    """The optimal trade of one signature on the token pair (a, b), a < b (docs/simulation.md §6.5).
 
     The amounts are reserve changes in token units, zero when the signature is invalid;
     ``profit`` is the arbitrageur's -(trade . p), -0.0 when invalid. Scalars.
@@ -85,7 +85,7 @@ def pair_candidate(
     a_in: Array | bool,
 ) -> Candidate:
     """The optimal trade of the signature on ``pair`` whose token paid in is a if ``a_in``
-    (a Python or traced bool) else b, and its validity (spec 6.5).
+    (a Python or traced bool) else b, and its validity (docs/simulation.md §6.5).
 
     Works on scalars so that XLA fuses it into few kernels. The reference's products over
     entries that are exactly 1 (inactive tokens) and its sums over zeros are taken over the
@@ -121,7 +121,7 @@ def pair_candidate(
 
 
 def best_trade(candidates: list[Candidate], n_assets: int, others_invalid: bool) -> Array:
-    """Sum of the most profitable candidates' trades [n] (spec 6.5 selection).
+    """Sum of the most profitable candidates' trades [n] (docs/simulation.md §6.5 selection).
 
     ``others_invalid``: the signatures left out are invalid, so a zero profit competes too.
     """
@@ -140,7 +140,7 @@ def best_trade(candidates: list[Candidate], n_assets: int, others_invalid: bool)
 def optimal_pair_trade(
     reserves: Array, weights: Array, prices: Array, gamma: Array | float
 ) -> Array:
-    """The most profitable valid pair trade [n] over all signatures (spec 6.5); ties summed,
+    """The most profitable valid pair trade [n] over all signatures (docs/simulation.md §6.5); ties summed,
     none valid -> 0."""
     sig = signatures(reserves.shape[-1])
     candidates = [
@@ -236,7 +236,7 @@ def inverse(gamma: Array | float) -> Array | float:
 
 
 def zero_fee_trade(reserves: Array, weights: Array, prices: Array, log_form: bool = True) -> Array:
-    """Fee-free move to the pool's equilibrium at ``prices`` [n] (spec 6.4 step 1).
+    """Fee-free move to the pool's equilibrium at ``prices`` [n] (docs/simulation.md §6.4 step 1).
 
     ``log_form``: the growth factor as ``exp(sum w ln r)`` (TFMM) or ``prod r^w`` (balancer).
     """
@@ -258,7 +258,7 @@ def with_noise_income(
     reserves: Array, trade: Array, prices: Array, ratio: float, gamma: Array | float
 ) -> Array:
     """Reserves [n] scaled up by noise traders' fee income ``ratio (1 - gamma) sum max(trade, 0) p``
-    (spec 6.6); quoted prices are unchanged."""
+    (docs/simulation.md §6.6); quoted prices are unchanged."""
     income = ratio * (1.0 - gamma) * asset_sum(jnp.maximum(trade, 0.0) * prices)
     return reserves * (1.0 + income / asset_sum(reserves * prices))
 
@@ -270,7 +270,7 @@ def protocol_fee(trade: Array, gamma: Array | float, split: float) -> Array:
 
 def g3m_swap(reserves: Array, weights: Array, trade: Array, gamma: Array | float) -> Array:
     """Reserve change [n] of an exact-in swap ``trade`` = (token in, token out, amount in) [3]
-    (spec 6.10): +amount on the in token, -amount out on the out token; amount 0 -> no change."""
+    (docs/simulation.md §6.10): +amount on the in token, -amount out on the out token; amount 0 -> no change."""
     token_in, token_out = trade[0].astype(jnp.int32), trade[1].astype(jnp.int32)
     amount = trade[2]
     exponent = weights[token_in] / weights[token_out]

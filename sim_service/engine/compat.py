@@ -19,8 +19,9 @@ from sim_service.data.device import DeviceDataset, bundled_dataset
 from sim_service.data.loaders import load_price_folder
 from sim_service.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
+from sim_service.engine.config import configure
 from sim_service.engine.fee_reserves import DynamicInputs
-from sim_service.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core.fingerprint import fill_defaults, sorted_tokens
 from sim_service.engine.windows import MS_PER_MINUTE
 
 log = structlog.get_logger(__name__)
@@ -109,7 +110,7 @@ def run_window(
     if config.is_tfmm:
         result["rule_outputs"] = np.asarray(out["rule_outputs"])
         result["n_chunks"] = plan.n_rows // config.chunk_period
-    if config.rule in pools.rules.GRADIENT_RULES:
+    if pools.rules.get(config.rule).has_readouts:
         readouts = simulation.readouts(params, prices, plan.start_index, config)
         result["readouts"] = {key: np.asarray(value) for key, value in readouts.items()}
     return result
@@ -168,6 +169,7 @@ def do_run_on_historic_data(
     """
     if lp_supply_df is not None:
         raise NotImplementedError("lp_supply_df: the reference's runner never passes it either")
+    configure()  # float64 before the first array (an in-process entry point)
     overrides = {"fees": fees, "gas_cost": gas_cost, "arb_fees": arb_fees}
     fp = fill_defaults({**run_fingerprint, **{k: v for k, v in overrides.items() if v is not None}})
     tables = {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df}

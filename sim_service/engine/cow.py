@@ -1,4 +1,4 @@
-"""Reserves of a two-asset CoW AMM (FM-AMM) pool (spec 6.13).
+"""Reserves of a two-asset CoW AMM (FM-AMM) pool (docs/simulation.md §6.13).
 
 The pool holds weights (w0, w1) and quotes token 0 in token 1 at ``pi = (R1 / R0)(w0 / w1)``.
 Two arbitrage models are each run as their own scan from R_0 and blended by ``arb_quality``:
@@ -45,7 +45,7 @@ class CowSettings(NamedTuple):
 
     @property
     def uses_fee_path(self) -> bool:
-        """Whether the with-fees path runs (spec 6.2): any of fees, gas_cost, arb_fees > 0."""
+        """Whether the with-fees path runs (docs/simulation.md §6.2): any of fees, gas_cost, arb_fees > 0."""
         return self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
 
 
@@ -69,7 +69,7 @@ def perfect_arb_step(
 
     Band ``[P gamma (1 - arb_fees), P / gamma / (1 - arb_fees)]``, edges inclusive; outside it the
     pool trades at the nearer edge, keeps ``max(dR, 0)(1 - gamma)/gamma`` as fee and, with noise
-    traders, the income of spec 6.6 on that change (at gamma).
+    traders, the income of docs/simulation.md §6.6 on that change (at gamma).
     """
     gamma, external = costs.gamma, 1.0 - costs.arb_fees
     quoted = quoted_price(reserves, weights)
@@ -181,7 +181,7 @@ def cow_reserves(
 ) -> Array:
     """Reserves [L, 2] of a CoW pool with weights [2] at prices [L, 2], from R_0 [2].
 
-    Path (spec 6.2): ``dynamic`` given -> per-minute inputs (6.7, blend per minute); else fees,
+    Path (docs/simulation.md §6.2): ``dynamic`` given -> per-minute inputs (§6.7, blend per minute); else fees,
     gas or arb fees > 0 -> both models with gamma = 1 - fees and noise traders; else the
     fee-free models. Static paths blend the two independently simulated sequences.
     ``arb_frequency`` and ``do_arb = False`` are the caller's business.
@@ -213,7 +213,7 @@ def _cow_dynamic(
     settings: CowSettings,
     dynamic: DynamicInputs,
 ) -> Array:
-    """Spec 6.7 for CoW: per minute both models step from the blended carry (gamma_t, gas_t,
+    """docs/simulation.md §6.7 for CoW: per minute both models step from the blended carry (gamma_t, gas_t,
     arb_fees_t, noise at gamma_t; the reference's softmax weights, not (w0, 1 - w0)), then the
     minute's trade is swapped on the FM-AMM. ``do_arb`` [L] gates the arbitrage, not the trade."""
     if dynamic.lp_supply is not None:

@@ -1,4 +1,4 @@
-"""Reserves of a two-asset Gyroscope E-CLP pool (spec 6.14).
+"""Reserves of a two-asset Gyroscope E-CLP pool (docs/simulation.md §6.14).
 
 The E-CLP's trading curve is an ellipse: the unit circle stretched by ``lam`` and rotated by
 ``phi``, cut to the prices ``[alpha, beta]`` of token 0 in token 1 (the numeraire must be the
@@ -50,7 +50,7 @@ class GyroSettings(NamedTuple):
 
     @property
     def uses_fee_path(self) -> bool:
-        """Whether the with-fees path runs (spec 6.2): any setting > 0."""
+        """Whether the with-fees path runs (docs/simulation.md §6.2): any setting > 0."""
         return self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
 
 
@@ -163,7 +163,7 @@ def gyroscope_reserves(
 ) -> Array:
     """Reserves [L, 2] of an E-CLP at prices [L, 2] (numeraire second) from R_0 [2].
 
-    Path (spec 6.2): ``dynamic`` given -> per minute the fee step at gamma_t (gamma_t = 1 is the
+    Path (docs/simulation.md §6.2): ``dynamic`` given -> per minute the fee step at gamma_t (gamma_t = 1 is the
     gated fee-free move), then the minute's trade (rejected if a reserve turns negative);
     else fees, gas or arb fees > 0 -> ``fee_step``; else ``zero_fee_step``. Every minute,
     including the first, is arbitraged.
@@ -192,7 +192,7 @@ def _gyroscope_dynamic(
     settings: GyroSettings,
     dynamic: DynamicInputs,
 ) -> Array:
-    """Spec 6.7 for the E-CLP; ``do_arb`` [L] (an extension: the reference has no such switch
+    """docs/simulation.md §6.7 for the E-CLP; ``do_arb`` [L] (an extension: the reference has no such switch
     here) gates each minute's arbitrage, not its trade."""
     if dynamic.lp_supply is not None:
         raise ValueError("Gyroscope pools take no LP supply series")
@@ -224,7 +224,7 @@ def gyroscope_pool_reserves(
 ) -> Array:
     """Reserves [L, 2] in sorted token order of an E-CLP worth ``pool_value`` at prices[0].
 
-    ``numeraire_first``: the numeraire (spec 1.1) is the first sorted token, so prices (and trade
+    ``numeraire_first``: the numeraire (docs/simulation.md §1.1) is the first sorted token, so prices (and trade
     indices) are swapped for the computation and the reserves swapped back. **Quirk**
     (reference): the static with-fees path computes on the *unswapped* prices and only flips the
     result. ``target_weights`` [2] (softmax of ``initial_weights_logits``): (lam, phi) are fitted

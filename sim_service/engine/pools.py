@@ -14,9 +14,11 @@ from typing import Any, ClassVar, Mapping
 import jax.numpy as jnp
 from jax import Array
 
-from sim_service import parameters
-from sim_service.engine import rules, schema, simulation, weights
-from sim_service.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core import parameters
+from quantamm.core.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core.rules import ParamSpec
+from sim_service.engine import rules, simulation, weights
+from sim_service.engine.rules import min_variance
 
 Params = Mapping[str, Array]
 
@@ -79,17 +81,22 @@ class Pool:
     """A pool of one rule; subclasses set ``RULE``."""
 
     RULE: ClassVar[str]
-    PARAM_SCHEMA: ClassVar[dict[str, schema.ParamSpec]] = {}
+    PARAM_SCHEMA: ClassVar[dict[str, ParamSpec]] = {}
 
     def __init_subclass__(cls) -> None:
         super().__init_subclass__()
         if hasattr(cls, "RULE"):
-            cls.PARAM_SCHEMA = schema.get_param_schema(cls.RULE)
+            cls.PARAM_SCHEMA = rules.get(cls.RULE).param_schema
 
     @classmethod
-    def get_param_schema(cls) -> dict[str, schema.ParamSpec]:
+    def get_param_schema(cls) -> dict[str, ParamSpec]:
         """The pool's schema merged with the common entries."""
-        return schema.get_param_schema(cls.RULE)
+        return rules.get(cls.RULE).param_schema
+
+    def _own_rule(self, run_fingerprint: Mapping[str, Any]) -> dict[str, Any]:
+        """``run_fingerprint`` with this pool's rule: a pool object computes its own rule,
+        whatever (or whether) the fingerprint names one."""
+        return {**run_fingerprint, "rule": self.RULE}
 
     def init_base_parameters(
         self,
@@ -102,7 +109,7 @@ class Pool:
         """Initial parameter sets [n_parameter_sets, n] per key, sets 1.. perturbed."""
         fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
         params = parameters.init_base_parameters(
-            self.RULE, initial_values_dict, fp, n_assets, n_parameter_sets, noise
+            rules.get(self.RULE), initial_values_dict, fp, n_assets, n_parameter_sets, noise
         )
         return {key: jnp.asarray(value) for key, value in params.items()}
 
@@ -115,7 +122,7 @@ class Pool:
         additional_oracle_input: Array | None = None,
     ) -> Array:
         """Minute weights [bout_length - 1, n] of the window starting at ``start_index``."""
-        config = sim_config(run_fingerprint, prices.shape[1])
+        config = sim_config(self._own_rule(run_fingerprint), prices.shape[1])
         return simulation.window_weights(params, jnp.asarray(prices), start_index, config)
 
 
@@ -143,11 +150,11 @@ class TFMMPool(Pool):
     ) -> Array:
         """Minute weights from the window's raw outputs [n_c, n] (untruncated blocks; weight
         rules ignore ``initial_weights`` and start from the guardrailed first output)."""
-        config = sim_config(run_fingerprint, rule_output.shape[1], bout_length=3)
+        config = sim_config(self._own_rule(run_fingerprint), rule_output.shape[1], bout_length=3)
         outputs = jnp.asarray(rule_output)
-        if self.RULE not in rules.WEIGHT_RULES:
+        if not config.outputs_weights:
             return weights.fine_weights(outputs, jnp.asarray(initial_weights), config.weight_settings)
-        smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+        smoothing = min_variance.smoothing_lamb(params, config.rule_settings)
         start = weights.weight_rule_start(outputs[0], config.weight_settings, smoothing)
         return weights.fine_weights(outputs, start, config.weight_settings, smoothing, False)
 
@@ -184,7 +191,7 @@ class GradientRulePool(TFMMPool):
         additional_oracle_input: Array | None = None,
     ) -> dict[str, Array]:
         """{gradients, ewma, running_a}, each [n_c, n], sliced like the window's rule outputs."""
-        config = sim_config(run_fingerprint, prices.shape[1])
+        config = sim_config(self._own_rule(run_fingerprint), prices.shape[1])
         return simulation.readouts(params, jnp.asarray(prices), start_index, config)
 
 
@@ -255,7 +262,10 @@ POOLS: dict[str, type[Pool]] = {
 
 
 def create_pool(rule: str) -> Pool:
-    """The pool object of a rule name."""
-    if rule not in POOLS:
-        raise ValueError(f"unknown rule {rule!r}; valid: {', '.join(POOLS)}")
-    return POOLS[rule]()
+    """The pool object of a rule name (a registered rule without a named class gets one of
+    its kind)."""
+    if rule in POOLS:
+        return POOLS[rule]()
+    spec = rules.get(rule)  # ValueError naming the valid rules
+    base = Pool if spec.pool != "tfmm" else GradientRulePool if spec.has_readouts else TFMMPool
+    return type(f"{rule.title().replace('_', '')}Pool", (base,), {"RULE": rule})()

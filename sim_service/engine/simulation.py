@@ -22,13 +22,12 @@ import jax.numpy as jnp
 from jax import Array, lax
 
 from sim_service.engine import cow, fee_reserves, gyroscope, metrics, reserves, rules, weights
+from sim_service.engine.rules import min_variance
 from sim_service.engine.transforms import MINUTES_PER_DAY
 
 Params = Mapping[str, Array]
 
-FIXED_WEIGHT_RULES = ("balancer", "hodl")
-TWO_ASSET_RULES = ("cow", "gyroscope")
-RULES = (*rules.TFMM_RULES, *FIXED_WEIGHT_RULES, *TWO_ASSET_RULES)
+TWO_ASSET_POOLS = ("cow", "gyroscope")  # pools with reserves of their own (engine/cow, gyroscope)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,16 +63,16 @@ class SimConfig:
     numeraire_first: bool = False  # Gyroscope: the numeraire is the first sorted token
 
     def __post_init__(self) -> None:
-        if self.rule not in RULES:
-            raise ValueError(f"unknown rule {self.rule!r}; valid: {', '.join(RULES)}")
+        spec = rules.get(self.rule)  # ValueError naming the valid rules
         if self.bout_length < 3:
             raise ValueError(f"bout_length must be >= 3 minutes, got {self.bout_length}")
         if self.weight_interpolation_period > self.chunk_period:
             raise ValueError("weight_interpolation_period must be <= chunk_period")
         if self.arb_frequency < 1:
             raise ValueError("arb_frequency must be >= 1")
-        if self.rule in TWO_ASSET_RULES and self.n_assets != 2:
-            raise ValueError(f"{self.rule} pools hold exactly 2 tokens, got {self.n_assets}")
+        if spec.n_assets is not None and self.n_assets != spec.n_assets:
+            raise ValueError(f"{self.rule} pools hold exactly {spec.n_assets} tokens, "
+                             f"got {self.n_assets}")
         if self.weight_interpolation_method not in weights.INTERPOLATION_METHODS:
             raise ValueError(
                 "weight_interpolation_method must be one of "
@@ -87,8 +86,18 @@ class SimConfig:
         return self.bout_length - 1
 
     @property
+    def pool(self) -> str:
+        """How weights become reserves (``quantamm.core.rules.POOL_KINDS``)."""
+        return rules.get(self.rule).pool
+
+    @property
     def is_tfmm(self) -> bool:
-        return self.rule in rules.TFMM_RULES
+        return self.pool == "tfmm"
+
+    @property
+    def outputs_weights(self) -> bool:
+        """Whether the rule outputs target weights (min variance), not weight changes."""
+        return rules.get(self.rule).outputs == "weights"
 
     @property
     def rule_settings(self) -> rules.RuleSettings:
@@ -118,18 +127,18 @@ class SimConfig:
 
     @property
     def uses_fee_path(self) -> bool:
-        """Whether reserves come from the sequential arbitrage scan (spec 6.2) rather than the
+        """Whether reserves come from the sequential arbitrage scan (docs/simulation.md §6.2) rather than the
         zero-fee closed form."""
         return self.dynamic_inputs or self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
 
     @property
     def uses_fused_objective(self) -> bool:
-        """Whether the objective is computed from daily boundary values only (spec 6.16)."""
+        """Whether the objective is computed from daily boundary values only (docs/simulation.md §6.16)."""
         return (
             not self.uses_fee_path
             and self.use_fused_reserves
             and self.is_tfmm
-            and self.rule not in rules.WEIGHT_RULES
+            and not self.outputs_weights
             and self.return_val in metrics.FUSED_RETURN_VALS
             and self.arb_frequency == 1
             and self.do_arb
@@ -185,11 +194,11 @@ def tfmm_window_weights(params: Params, raw_outputs: Array, start_index: Array, 
         raw_outputs, start_index, config.bout_length, config.chunk_period
     )
     settings = config.weight_settings
-    if config.rule not in rules.WEIGHT_RULES:
+    if not config.outputs_weights:
         start = initial_weights(params, config.n_assets)
         blocks = weights.fine_weights(window_outputs, start, settings)
         return blocks[: config.n_minutes]
-    smoothing = rules.min_variance_smoothing_lamb(params, config.rule_settings)
+    smoothing = min_variance.smoothing_lamb(params, config.rule_settings)
     if not config.weight_rule_causal:
         start = weights.weight_rule_start(window_outputs[0], settings, smoothing)
         blocks = weights.fine_weights(window_outputs, start, settings, smoothing, False)
@@ -210,7 +219,7 @@ def eclp_params(params: Params) -> gyroscope.EclpParams:
 
 def window_weights(params: Params, prices: Array, start_index: Array, config: SimConfig):
     """Minute weights [L, n] of the window (Gyroscope: value shares of its zero-fee reserves)."""
-    if config.rule == "gyroscope":
+    if config.pool == "gyroscope":
         minute_prices = window_prices(prices, start_index, config)
         zero_fee = gyroscope.gyroscope_pool_reserves(
             minute_prices, eclp_params(params), config.initial_pool_value,
@@ -246,7 +255,7 @@ def gyro_target(params: Params) -> Array | None:
 def two_asset_reserves(params: Params, minute_weights, minute_prices, config, dynamic):
     """CoW or Gyroscope reserves [rows, 2] at the given (arbitrage-minute) prices."""
     v0 = config.initial_pool_value
-    if config.rule == "cow":
+    if config.pool == "cow":
         settings = cow.CowSettings(config.fees, config.gas_cost, config.arb_fees,
                                    config.noise_trader_ratio, config.arb_quality)
         start = reserves.initial_reserves(minute_weights[0], minute_prices[0], v0)
@@ -272,18 +281,18 @@ def window_reserves(
     """
     v0 = config.initial_pool_value
     f = config.arb_frequency
-    if config.rule in TWO_ASSET_RULES:
+    if config.pool in TWO_ASSET_POOLS:
         if not config.do_arb:
             first = two_asset_reserves(params, minute_weights[:1], minute_prices[:1], config, None)
             return jnp.broadcast_to(first[0], minute_prices.shape)
         sampled = two_asset_reserves(params, minute_weights[::f], minute_prices[::f], config,
                                      dynamic)
         return reserves.hold_between_arbitrages(sampled, f, config.n_minutes)
-    if config.rule == "hodl" or not config.do_arb:
+    if config.pool == "hodl" or not config.do_arb:
         return reserves.hodl_reserves(minute_weights[0], minute_prices, v0)
     if config.uses_fee_path:
         start = reserves.initial_reserves(minute_weights[0], minute_prices[0], v0)
-        if config.rule == "balancer":
+        if config.pool == "balancer":
             sampled = fee_reserves.balancer_fee_reserves(
                 minute_weights[0], minute_prices[::f], start, config.fee_settings, dynamic
             )
@@ -307,7 +316,7 @@ def sequential_device(config: SimConfig, backend: str | None = None):
     chain of tiny steps is faster there than as one accelerator launch per minute), else None
     (the default device)."""
     backend = backend or jax.default_backend()
-    sequential = config.uses_fee_path or config.rule in TWO_ASSET_RULES
+    sequential = config.uses_fee_path or config.pool in TWO_ASSET_POOLS
     if backend == "cpu" or not sequential:
         return None
     try:
@@ -358,7 +367,7 @@ def simulate_on_device(
         minute_weights, minute_prices, minute_log_prices, config, dynamic, params
     )
     values = reserves.values_of(pool_reserves, minute_prices)
-    if config.rule == "hodl":
+    if config.pool == "hodl":
         minute_weights = pool_reserves * minute_prices / values[:, None]
     return {
         "weights": minute_weights,
@@ -413,7 +422,7 @@ def window_block_prices(prices, log_prices, start_indices: Array, config: SimCon
 def block_boundary_values(params: Params, raw_outputs: Array, start_index: Array,
                           prices: reserves.BlockPrices, config: SimConfig) -> Array:
     """Daily boundary values [D + 1] of a delta-rule window with linear interpolation, from
-    block-level arrays only (spec 6.16; equal to ``values[::1440]`` of the full path)."""
+    block-level arrays only (docs/simulation.md §6.16; equal to ``values[::1440]`` of the full path)."""
     n_blocks, ramp = _block_shape(config)
     window_outputs = weights.window_raw_outputs(
         raw_outputs, start_index, config.bout_length, config.chunk_period
@@ -434,7 +443,7 @@ def block_boundary_values(params: Params, raw_outputs: Array, start_index: Array
 def window_objective(
     params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
 ):
-    """The configured ``return_val`` of one window (fused daily path where the spec allows)."""
+    """The configured ``return_val`` of one window (fused daily path where docs/simulation.md §6.16 allows)."""
     if config.uses_block_objective:
         start = jnp.reshape(start_index, (1,))
         return batch_objective(params, prices, start, config, log_prices)[0]
@@ -550,8 +559,8 @@ def period_reports(
 @partial(jax.jit, static_argnames=("config",))
 def readouts(params: Params, prices: Array, start_index: Array, config: SimConfig) -> dict:
     """Estimator internals of a momentum-family rule, sliced to the window: each [n_c, n]."""
-    if config.rule not in rules.GRADIENT_RULES:
-        raise ValueError(f"readouts exist only for {', '.join(rules.GRADIENT_RULES)}")
+    if not rules.get(config.rule).has_readouts:
+        raise ValueError(f"readouts exist only for {', '.join(rules.readout_rules())}")
     readout = rules.gradient_readouts(params, config.rule_settings, prices[:: config.chunk_period])
     return {
         name: weights.window_raw_outputs(

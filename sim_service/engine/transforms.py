@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from jax import Array
 from jax.typing import ArrayLike
 
-from sim_service.units import (  # noqa: F401  (the NumPy variants are part of this API)
+from quantamm.core.units import (  # noqa: F401  (the NumPy variants are part of this API)
     MINUTES_PER_DAY,
     closed_form_terms,
     inverse_squareplus,

@@ -10,6 +10,7 @@ import pytest
 from client import (FingerprintError, InvalidArgumentError, TrainClient, do_run_on_historic_data,
                     fill_defaults, train_on_historic_data)
 from client import SimClient, embedded
+from sim_service.engine import rules as engine_rules
 from quantamm_api.v1 import training_pb2
 from client.sim import minute_inputs
 from quantamm.wire.tensors import to_tensor
@@ -139,7 +140,7 @@ def test_guide_gradient_descent_example_through_the_environment_addresses(via_en
     np.testing.assert_allclose(metadata["best_final_weights"], run["final_weights"], rtol=1e-12)
     np.testing.assert_allclose(metadata["best_final_reserves"], run["final_reserves"],
                                rtol=1e-12)
-    # Selection (training spec 3.9): the best iteration has the highest set-mean validation
+    # Selection (docs/training.md §3.9): the best iteration has the highest set-mean validation
     # metric of all evaluations (so of every reported one), and the chosen set is the best set
     # of that iteration (its own metric at least the mean).
     validation = [event["validation_metric"] for event in metadata["history"]]
@@ -172,7 +173,7 @@ def test_time_varying_fees_and_trades_match_the_in_process_engine(embedded_only)
     import pandas as pd
 
     from sim_service.engine import compat as engine
-    from sim_service.parameters import human_to_params
+    from quantamm.core.rules import human_to_params
 
     fp = {"tokens": ["BTC", "ETH", "USDC"], "rule": "momentum",
           "startDateString": "2023-03-01 00:00:00", "endDateString": "2023-03-06 00:00:00"}
@@ -188,7 +189,7 @@ def test_time_varying_fees_and_trades_match_the_in_process_engine(embedded_only)
                                     "amount_in": [50_000.0, 10.0]}),
     }
     remote = do_run_on_historic_data(fp, params, **tables)
-    local = engine.do_run_on_historic_data(fp, human_to_params("momentum", params, 3, 1440),
+    local = engine.do_run_on_historic_data(fp, human_to_params(engine_rules.get("momentum"), params, 3, 1440),
                                            **tables)
     np.testing.assert_allclose(remote["value"], local["value"], rtol=1e-12)
     np.testing.assert_allclose(remote["reserves"], local["reserves"], rtol=1e-12)

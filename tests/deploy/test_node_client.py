@@ -1,6 +1,7 @@
 """The Node client (clients/node, @grpc/grpc-js + @grpc/proto-loader, protos loaded at run time)
 against real sim_service and train_service processes: its rules, its simulated pool decoded from
-tensor bytes and its training job must equal what the Python client gets for the same requests.
+tensor bytes, the field violation it reads from a refused request's status details and its
+training job must equal what the Python client gets for the same requests.
 ``make`` installs its node_modules (npm ci) with the virtual environment."""
 
 from __future__ import annotations
@@ -12,10 +13,12 @@ import shutil
 import subprocess
 from typing import Iterator
 
+import grpc
 import numpy as np
 import pytest
 
 from quantamm_api.v1 import training_pb2
+from client.errors import InvalidArgumentError
 from client.sim import SimClient
 from quantamm.wire.tensors import from_tensor
 from tests.train.conftest import (
@@ -88,6 +91,20 @@ def test_node_decodes_the_simulation_python_gets(node_run, services):
         np.testing.assert_array_equal(array(node[name]), getattr(python, name), err_msg=name)
     np.testing.assert_array_equal(array(node["final_weights"]), python.final_weights)
     assert array(node["weights"]).shape == (14 * 24, 3)
+
+
+def test_node_reads_the_field_violation_of_a_refused_request(node_run, services):
+    refused = node_run["refused"]
+    assert refused is not None, "smoke.js's bad Simulate was not refused"
+    field, description = "fingerprint.maximum_change_per_minute", "must be in (0, 1], got -1.0"
+    assert refused["code"] == grpc.StatusCode.INVALID_ARGUMENT.value[0]
+    assert refused["violations"] == [{"field": field, "description": description}]
+    assert refused["field"] == field
+    assert refused["details"] == f"{field}: {description}"  # the text as before the details
+    with SimClient(services["sim"]) as sim, pytest.raises(InvalidArgumentError) as python:
+        sim.simulate({**SIMULATE[0], "maximum_change": -1.0}, SIMULATE[1], stride_minutes=60)
+    assert python.value.violations == [(field, description)]
+    assert python.value.details == refused["details"]
 
 
 def test_node_training_job_matches_the_same_job_started_from_python(node_run, services):

@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from quantamm_api.v1 import simulation_pb2_grpc, training_pb2_grpc
-from sim_service import serving
+from quantamm.serving.security import Security
 from sim_service.server import create_server
 from train_service.server import create_server as create_trainer
 
@@ -95,8 +95,8 @@ def certs(tmp_path_factory) -> Certificates:
 @pytest.fixture(scope="session")
 def secure_sim(certs, tmp_path_factory):
     """An in-process sim_service with a bearer token and mutual TLS."""
-    security = serving.Security(token=TOKEN, tls_cert=certs.server.cert,
-                                tls_key=certs.server.key, tls_client_ca=certs.ca.cert)
+    security = Security(token=TOKEN, tls_cert=certs.server.cert,
+                        tls_key=certs.server.key, tls_client_ca=certs.ca.cert)
     server, _, port, _ = create_server(host="127.0.0.1", port=0, security=security,
                                        data_dir=str(tmp_path_factory.mktemp("data")))
     yield f"localhost:{port}"

@@ -12,9 +12,9 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, training_pb2
 from quantamm_api.v1 import training_pb2_grpc
 from client.errors import UnauthenticatedError, UnavailableError
-from client.channels import TLSConfig
+from quantamm.serving.channels import TLSConfig
 from client.sim import SimClient
-from sim_service import serving
+from quantamm.serving.security import Security, read_token
 from tests.reliability.conftest import TOKEN
 from tests.train.conftest import ServerProcess, gradient_request, wait_done
 
@@ -107,17 +107,17 @@ def test_the_client_takes_token_and_tls_from_arguments_or_environment(secure_sim
 
 def test_bad_security_settings_are_refused_at_start(tmp_path, certs, monkeypatch):
     with pytest.raises(ValueError, match="both the certificate and its key"):
-        serving.Security(tls_cert=certs.server.cert)
+        Security(tls_cert=certs.server.cert)
     with pytest.raises(ValueError, match="mutual TLS needs"):
-        serving.Security(tls_client_ca=certs.ca.cert)
+        Security(tls_client_ca=certs.ca.cert)
     empty = tmp_path / "token"
     empty.write_text("\n")
     with pytest.raises(ValueError, match="empty"):
-        serving.read_token(str(empty))
+        read_token(str(empty))
     empty.write_text(f"  {TOKEN}\n")
-    assert serving.read_token(str(empty)) == TOKEN
+    assert read_token(str(empty)) == TOKEN
     monkeypatch.setenv("QUANTAMM_AUTH_TOKEN", "from-env")
-    assert serving.read_token(None) == "from-env"
+    assert read_token(None) == "from-env"
 
 
 def test_server_processes_with_auth_and_tls_flags_run_a_job_end_to_end(certs, tmp_path,

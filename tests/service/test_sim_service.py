@@ -9,9 +9,10 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from sim_service.engine import rules as engine_rules
 from quantamm_api.v1 import simulation_pb2 as sim_pb2
 from quantamm.wire.tensors import from_tensor, to_tensor
-from sim_service import parameters
+from quantamm.core import parameters
 from sim_service.data.device import bundled_dataset
 from sim_service.engine import simulation
 from sim_service.engine.windows import plan_window
@@ -135,7 +136,7 @@ def evaluate_request(param_sets, offsets, length, with_gradient=True):
 
 
 def engine_sets(n_sets):
-    sets = parameters.init_base_parameters("momentum", {}, {"chunk_period": 1440}, 3, n_sets)
+    sets = parameters.init_base_parameters(engine_rules.get("momentum"), {}, {"chunk_period": 1440}, 3, n_sets)
     return [{k: v[i] for k, v in sets.items()} for i in range(n_sets)]
 
 

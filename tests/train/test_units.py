@@ -1,4 +1,4 @@
-"""The training side's pure pieces: parameter transforms (against the specification's vectors
+"""The training side's pure pieces: parameter transforms (against the vectors of docs/simulation.md §2.1
 and the engine), window sampling, schedules, the optimiser chain, tracking, study early
 stopping, the search space, checkpoints and the replica-aware client."""
 
@@ -9,8 +9,9 @@ import jax
 import numpy as np
 import pytest
 
+from sim_service.engine import rules as engine_rules
 from quantamm_api.v1 import simulation_pb2, training_pb2
-from sim_service import parameters as engine_parameters
+from quantamm.core import parameters as engine_parameters
 from tests.train.conftest import gradient_request, optuna_request
 from train_service import checkpoints, gradient, parameters, search, search_space, tracker, windows
 from train_service.errors import RequestError, SimulationError
@@ -19,30 +20,24 @@ from train_service.problem import prepare
 from train_service.settings import GradientSettings, resolve
 from train_service.simclient import SimClient
 
-ENGINE_KEYS = {"memory_length_days": "initial_memory_length",
-               "memory_length_delta_days": "initial_memory_length_delta",
-               **{key: f"initial_{key}" for key in ("k_per_day", "weights_logits",
-                                                    "log_amplitude", "raw_width",
-                                                    "raw_exponents", "pre_exp_scaling")}}
-
-
 @pytest.mark.parametrize("rule", ["momentum", "anti_momentum", "power_channel",
                                   "mean_reversion_channel", "difference_momentum",
                                   "min_variance", "balancer", "hodl"])
-def test_initial_set_equals_the_engine_initialiser(rule):
+def test_initial_set_from_the_simulator_equals_the_engine_initialiser(sim_address, rule):
     initial = {"memory_length_days": [7.0, 20.0, 45.0], "memory_length_delta_days": 2.0,
                "k_per_day": 8.0, "weights_logits": [0.5, 0.0, -0.5], "log_amplitude": 0.5,
                "raw_width": -1.0, "raw_exponents": 1.5, "pre_exp_scaling": 0.3}
-    ours = parameters.base_set(rule, initial, 60, 3)
+    ours = SimClient([sim_address]).initial_parameters(rule, 3, 60, initial)
     engine = engine_parameters.base_parameters(
-        rule, {ENGINE_KEYS[k]: v for k, v in initial.items()}, 60, 3, 1)
+        engine_rules.get(rule),
+        {parameters.INITIAL_KEY_OF[k]: v for k, v in initial.items()}, 60, 3, 1)
     assert ours.keys() == engine.keys()
     for key in ours:
-        np.testing.assert_allclose(ours[key], engine[key][0], rtol=1e-12, atol=1e-12, err_msg=key)
+        np.testing.assert_array_equal(ours[key], engine[key][0], err_msg=key)
 
 
-def test_noise_spreads_sets_one_onwards_with_noise_scale_and_keeps_set_zero():
-    base = parameters.base_set("momentum", {}, 1440, 3)
+def test_noise_spreads_sets_one_onwards_with_noise_scale_and_keeps_set_zero(sim_address):
+    base = SimClient([sim_address]).initial_parameters("momentum", 3, 1440, {})
     stacked = parameters.stack(base, 4)
     for method in parameters.NOISE_METHODS:
         noisy = parameters.perturb(stacked, ["log_k", "logit_lamb"], method, 0.1, seed=3)
@@ -201,12 +196,25 @@ def _search_dims(sim_address, make_scalar: bool = False, **config):
     return search_space.dimensions(context, problem.settings.search, False)
 
 
-def test_default_search_space_runs_with_hard_memory_bounds_and_schema_ranges(sim_address):
+def test_default_search_space_is_the_default_parameter_config_in_natural_units(sim_address):
+    """No parameter_config: memory and k are searched over the default parameter_config's
+    memory_length (1..200 days, log) and k_per_day (0.1..1000, log) entries, per asset."""
     dims = {d.name: d for d in _search_dims(sim_address)}
-    assert set(dims) == {f"{k}_{i}" for k in ("log_k", "logit_lamb") for i in range(3)}
-    assert (dims["logit_lamb_0"].low, dims["logit_lamb_0"].high) == pytest.approx(
-        (-5.955817303419, 4.602848117654))
-    assert (dims["log_k_2"].low, dims["log_k_2"].high) == (-6.6, 12.0)
+    assert set(dims) == {f"{k}_{i}" for k in ("k_per_day", "memory_length") for i in range(3)}
+    memory, k = dims["memory_length_0"], dims["k_per_day_2"]
+    assert (memory.key, memory.low, memory.high, memory.log_scale) == ("logit_lamb", 1, 200, True)
+    assert (k.key, k.low, k.high, k.log_scale) == ("log_k", 0.1, 1000, True)
+    assert memory.to_internal(10.0) == pytest.approx(0.755429980824)
+    assert k.to_internal(8.0) == 3.0
+
+
+def test_the_guides_parameter_config_is_applied_as_written(sim_address):
+    """The training guide's example (memory_length 1..200, log scale, per asset), although it
+    equals the default entry, is the range searched: absolute days, not expand_around offsets."""
+    dims = [d for d in _search_dims(sim_address, memory_length={
+        "low": 1, "high": 200, "log_scale": True, "scalar": False}) if d.key == "logit_lamb"]
+    assert [(d.name, d.low, d.high, d.log_scale, d.asset) for d in dims] == [
+        (f"memory_length_{i}", 1.0, 200.0, True, i) for i in range(3)]
 
 
 def test_natural_units_and_expand_around_offsets_are_intersected_with_hard_bounds(sim_address):
@@ -221,7 +229,8 @@ def test_natural_units_and_expand_around_offsets_are_intersected_with_hard_bound
     assert (dims["log_k_0"].low, dims["log_k_0"].high) == pytest.approx((centre - 1, centre + 2))
     scalar = _search_dims(sim_address, make_scalar=True, log_k={"low": 1.0, "high": 2.0})
     assert [d.name for d in scalar if d.key == "log_k"] == ["log_k"]
-    assert [d.name for d in scalar if d.key == "logit_lamb"] == [f"logit_lamb_{i}" for i in range(3)]
+    assert [d.name for d in scalar if d.key == "logit_lamb"] == [
+        f"memory_length_{i}" for i in range(3)]  # make_scalar: listed entries only
     with pytest.raises(RequestError, match=r"parameter_config\['logit_lamb'\]: empty"):
         _search_dims(sim_address, logit_lamb={"low": -20.0, "high": -19.0})
     with pytest.raises(RequestError, match="not a parameter of momentum"):

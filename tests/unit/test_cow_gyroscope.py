@@ -1,4 +1,4 @@
-"""CoW AMM (FM-AMM) and Gyroscope E-CLP reserves (spec 6.13, 6.14) from the spec's formulas."""
+"""CoW AMM (FM-AMM) and Gyroscope E-CLP reserves (docs/simulation.md §6.13, §6.14) from its formulas."""
 
 import functools
 
@@ -28,7 +28,7 @@ def random_walk(
 
 
 def cow_start(weights: jax.Array, prices: jax.Array) -> jax.Array:
-    """R_0 = w V_0 / p_0 (spec 6.1)."""
+    """R_0 = w V_0 / p_0 (docs/simulation.md §6.1)."""
     return weights * POOL_VALUE / prices[0]
 
 

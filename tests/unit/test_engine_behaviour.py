@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim_service import parameters
+from sim_service.engine import rules as engine_rules
+from quantamm.core import parameters
 from sim_service.engine import pools, rules, simulation
 
 N_ASSETS = 3
@@ -56,7 +57,7 @@ def rule_params(rule: str) -> dict:
         "initial_weights_logits": [0.2, 0.0, -0.1],
         "initial_raw_exponents": [0.5, 0.7, 0.2],
     }
-    params = parameters.init_base_parameters(rule, values, {"chunk_period": CHUNK}, N_ASSETS)
+    params = parameters.init_base_parameters(engine_rules.get(rule), values, {"chunk_period": CHUNK}, N_ASSETS)
     return {key: jnp.asarray(value[0]) for key, value in params.items()}
 
 
@@ -149,7 +150,7 @@ def test_repeated_calls_do_not_recompile(prices):
 def test_parameter_sets_and_windows_vmap_consistently(prices):
     config = config_for("mean_reversion_channel")
     sets = parameters.init_base_parameters(
-        "mean_reversion_channel", {}, {"chunk_period": CHUNK}, N_ASSETS, n_parameter_sets=3
+        engine_rules.get("mean_reversion_channel"), {}, {"chunk_period": CHUNK}, N_ASSETS, n_parameter_sets=3
     )
     sets = {k: jnp.asarray(v) for k, v in sets.items()}
     starts = jnp.array([START, START + 500, START + 2000])

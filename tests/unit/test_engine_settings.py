@@ -1,11 +1,14 @@
+from sim_service.engine import rules as engine_rules
+from quantamm.core.rules import human_to_params
 """Parameter transforms, schemas, initialisation, fingerprints and window planning."""
 
 import numpy as np
 import pytest
 
-from sim_service import parameters
-from sim_service.engine import pools, schema, transforms, windows
-from sim_service.fingerprint import (
+from quantamm.core import parameters
+from quantamm.core import rules as schema
+from sim_service.engine import pools, transforms, windows
+from quantamm.core.fingerprint import (
     FingerprintError,
     fill_defaults,
     sorted_tokens,
@@ -77,8 +80,8 @@ def test_init_base_parameters_shapes_defaults_and_noise():
 
 @pytest.mark.parametrize("method", ["sobol", "lhs", "centered_lhs"])
 def test_quasi_random_initial_noise_is_seeded(method):
-    a = parameters.init_base_parameters("power_channel", {}, {"chunk_period": 1440}, 2, 5, method)
-    b = parameters.init_base_parameters("power_channel", {}, {"chunk_period": 1440}, 2, 5, method)
+    a = parameters.init_base_parameters(engine_rules.get("power_channel"), {}, {"chunk_period": 1440}, 2, 5, method)
+    b = parameters.init_base_parameters(engine_rules.get("power_channel"), {}, {"chunk_period": 1440}, 2, 5, method)
     np.testing.assert_array_equal(a["sp_k"], b["sp_k"])
     for column in a["sp_k"][1:].T:  # sets 1.. are distinct points of the design
         assert np.unique(column).size == 4
@@ -87,12 +90,12 @@ def test_quasi_random_initial_noise_is_seeded(method):
 
 def test_initial_value_shapes_are_checked():
     with pytest.raises(ValueError, match="initial_k_per_day"):
-        parameters.init_base_parameters("momentum", {"initial_k_per_day": [1, 2]}, {"chunk_period": 60}, 3)
+        parameters.init_base_parameters(engine_rules.get("momentum"), {"initial_k_per_day": [1, 2]}, {"chunk_period": 60}, 3)
 
 
 def test_human_parameters_convert_to_engine_parameters():
-    params = parameters.human_to_params(
-        "mean_reversion_channel",
+    params = human_to_params(
+        engine_rules.get("mean_reversion_channel"),
         {"memory_days": 10, "k_per_day": 20, "amplitude": 10, "width": 1, "weights": [0.5, 0.3, 0.2]},
         3, 1440,
     )
@@ -100,10 +103,10 @@ def test_human_parameters_convert_to_engine_parameters():
     np.testing.assert_allclose(transforms.squareplus(params["sp_k"]), 20.0)
     np.testing.assert_allclose(transforms.squareplus(params["sp_amplitude"]), 1.0)
     np.testing.assert_allclose(np.exp(params["initial_weights_logits"]), [0.5, 0.3, 0.2])
-    mv = parameters.human_to_params("min_variance", {"memory_days": [5, 6, 7]}, 3, 1440)
+    mv = human_to_params(engine_rules.get("min_variance"), {"memory_days": [5, 6, 7]}, 3, 1440)
     np.testing.assert_array_equal(mv["memory_days_1"], mv["memory_days_2"])
     with pytest.raises(ValueError, match="amplitude needs memory_days"):
-        parameters.human_to_params("mean_reversion_channel", {"amplitude": 1}, 3, 1440)
+        human_to_params(engine_rules.get("mean_reversion_channel"), {"amplitude": 1}, 3, 1440)
 
 
 def test_fingerprint_defaults_fill_recursively_and_none_means_default():

@@ -14,10 +14,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim_service import parameters, warmup
+from sim_service.engine import rules as engine_rules
+from quantamm.core import parameters
+from sim_service import warmup
 from sim_service.data.device import bundled_dataset
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, prefix, simulation, with_cpu_defaults
+from sim_service.engine import metrics, prefix, simulation
+from sim_service.engine.config import with_cpu_defaults
 from sim_service.engine.windows import plan_window
 from sim_service.servicer import SimulationServicer
 
@@ -35,7 +38,7 @@ def data():
 
 
 def noisy_sets(rule: str, n_sets: int, chunk: int = DAY) -> dict:
-    base = parameters.init_base_parameters(rule, {}, {"chunk_period": chunk}, 3, n_sets)
+    base = parameters.init_base_parameters(engine_rules.get(rule), {}, {"chunk_period": chunk}, 3, n_sets)
     rng = np.random.default_rng(7)
     return {k: jnp.asarray(v + 0.4 * rng.standard_normal(v.shape)) for k, v in base.items()}
 
@@ -139,8 +142,9 @@ def test_warmup_compiles_the_shapes_a_later_evaluate_uses():
 CACHE_PROBE = textwrap.dedent("""
     import logging, sys
     import jax, jax.numpy as jnp
-    from sim_service.server import enable_compilation_cache
+    from sim_service.engine.config import configure, enable_compilation_cache
     from sim_service.engine import simulation
+    configure()
     enable_compilation_cache(sys.argv[1])
     jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
     logging.basicConfig(level=logging.WARNING)

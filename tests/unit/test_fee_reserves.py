@@ -1,4 +1,4 @@
-"""With-fees reserves (spec 6.4-6.11): the reference vector S3 and hand-checked invariants."""
+"""With-fees reserves (docs/simulation.md §6.4-§6.11): the reference vector S3 and hand-checked invariants."""
 
 import jax
 import jax.numpy as jnp
@@ -216,7 +216,7 @@ def test_dynamic_fee_free_minutes_use_the_zero_fee_move():
 
 
 def test_provided_trade_is_the_g3m_swap():
-    """Constant prices: the pool only moves by the provided (small) swap of spec 6.10."""
+    """Constant prices: the pool only moves by the provided (small) swap of docs/simulation.md §6.10."""
     length, amount = 6, 2.0
     prices = np.tile([100.0, 10.0, 1.0], (length, 1))
     weights = np.tile([0.5, 0.3, 0.2], (length, 1))
@@ -261,7 +261,7 @@ def test_lp_supply_change_scales_reserves():
 
 def test_spec_example_gives_the_zero_trade():
     """R = (100, 100), w = (1/2, 1/2), p = (1.1, 1), gamma = 0.997: the optimal candidate
-    (-4.5104, +4.7377) misses validity (b) by rounding (spec 6.5), so nothing trades."""
+    (-4.5104, +4.7377) misses validity (b) by rounding (docs/simulation.md §6.5), so nothing trades."""
     r, w, p = jnp.array([100.0, 100.0]), jnp.array([0.5, 0.5]), jnp.array([1.1, 1.0])
     candidate = arbitrage.pair_candidate(r, w, p, GAMMA, (0, 1), a_in=False)
     assert float(candidate.amount_a) == 0.0 and float(candidate.amount_b) == 0.0

@@ -1,7 +1,7 @@
-"""Metrics (sim_service.engine.metrics) against NumPy transcriptions of the spec.
+"""Metrics (sim_service.engine.metrics) against NumPy transcriptions of docs/simulation.md §7.
 
-The ``np_*`` functions below are written directly from simulation.md section 7 and
-training.md 6.2, with loops over blocks where that reads closer to the text.
+The ``np_*`` functions below are written directly from docs/simulation.md §7 and
+docs/training.md §6.2, with loops over blocks where that reads closer to the text.
 """
 
 from __future__ import annotations
@@ -88,7 +88,7 @@ def np_rovar(v, size, var):
 
 
 def np_full_path(v, reserves, prices):
-    """Every scalar return_val of simulation.md 7.2."""
+    """Every scalar return_val of docs/simulation.md §7.2."""
     n_minutes, n_assets = reserves.shape
     rho = v[-1] / v[0] - 1
     window_annual = (1 + rho) ** np_a(v) - 1
@@ -142,7 +142,7 @@ def np_boundary_rovar(b, days):
 
 
 def np_fused(b):
-    """Every fused-path return_val of simulation.md 7.3 on day-boundary values b."""
+    """Every fused-path return_val of docs/simulation.md §7.3 on day-boundary values b."""
     n_days = len(b) - 1
     total = b[-1] / b[0] - 1
     annual = (b[-1] / b[0]) ** (365 / n_days) - 1

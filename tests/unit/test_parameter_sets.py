@@ -1,3 +1,5 @@
+from sim_service.engine import rules as engine_rules
+from quantamm.core.rules import human_to_params
 """Repeated ParameterSet -> stacked engine params: converting sets together gives what each
 set gives alone, mixed name groups are merged in request order, and a bad value is refused
 naming the set it is in."""
@@ -8,9 +10,9 @@ import pytest
 
 from quantamm_api.v1 import types_pb2
 from quantamm.wire.tensors import to_tensor
-from sim_service import parameters
+from quantamm.core import parameters
 from quantamm.wire.errors import RequestError
-from sim_service.fingerprint import fill_defaults
+from quantamm.core.fingerprint import fill_defaults
 from sim_service.translate import stack_parameter_sets
 
 FP = fill_defaults({"rule": "mean_reversion_channel", "tokens": ["BTC", "ETH", "USDC"],
@@ -24,9 +26,9 @@ def parameter_set(values: dict) -> types_pb2.ParameterSet:
 
 def one_by_one(sets: list[dict]) -> dict[str, np.ndarray]:
     """The expected stack: each set converted alone with parameters.human_to_params."""
-    defaults = parameters.base_parameters(FP["rule"], FP, FP["chunk_period"], 3, 1)
+    defaults = parameters.base_parameters(engine_rules.get(FP["rule"]), FP, FP["chunk_period"], 3, 1)
     engine = [{**{k: v[0] for k, v in defaults.items()},
-               **parameters.human_to_params(FP["rule"], s, 3, FP["chunk_period"])} for s in sets]
+               **human_to_params(engine_rules.get(FP["rule"]), s, 3, FP["chunk_period"])} for s in sets]
     return {key: np.stack([np.broadcast_to(e[key], (3,)) for e in engine]) for key in engine[0]}
 
 

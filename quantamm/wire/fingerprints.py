@@ -11,10 +11,11 @@ from typing import Any, Mapping
 
 from google.protobuf import timestamp_pb2
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
 from quantamm_api.v1 import types_pb2
 
 # reference key -> proto field, for the optional scalar settings
-PROTO_FIELDS: dict[str, str] = {
+SETTING_FIELDS: dict[str, str] = {
     "chunk_period": "chunk_period_minutes",
     "weight_interpolation_period": "weight_interpolation_period_minutes",
     "weight_interpolation_method": "weight_interpolation_method",
@@ -41,14 +42,16 @@ PROTO_FIELDS: dict[str, str] = {
     "price_noise_sigma": "price_noise_sigma",
     "weight_rule_causal": "weight_rule_causal",
 }
+# reference key -> proto field, for the dates
 DATE_FIELDS: dict[str, str] = {
     "startDateString": "start_time",
     "endDateString": "end_time",
     "endTestDateString": "end_test_time",
 }
-REFERENCE_KEYS: dict[str, str] = {
-    field: key for key, field in {**PROTO_FIELDS, **DATE_FIELDS}.items()
-}
+# reference key -> proto field, for every field
+PROTO_FIELD_OF: dict[str, str] = {**SETTING_FIELDS, **DATE_FIELDS}
+# proto field -> reference key, for every field
+REFERENCE_KEY_OF: dict[str, str] = {field: key for key, field in PROTO_FIELD_OF.items()}
 DATE_FORMAT = "%Y-%m-%d %H:%M:%S"
 
 
@@ -72,7 +75,7 @@ def to_proto(reference: Mapping[str, Any]) -> types_pb2.RunFingerprint:
     for key, field in DATE_FIELDS.items():
         if reference.get(key) is not None:
             getattr(fp, field).CopyFrom(date_to_timestamp(reference[key]))
-    for key, field in PROTO_FIELDS.items():
+    for key, field in SETTING_FIELDS.items():
         if reference.get(key) is not None:
             setattr(fp, field, reference[key])
     return fp
@@ -84,7 +87,14 @@ def from_proto(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
     for key, field in DATE_FIELDS.items():
         if fp.HasField(field):
             reference[key] = timestamp_to_date(getattr(fp, field))
-    for key, field in PROTO_FIELDS.items():
+    for key, field in SETTING_FIELDS.items():
         if fp.HasField(field):
             reference[key] = getattr(fp, field)
     return reference
+
+
+def setting(fp: types_pb2.RunFingerprint, key: str) -> Any:
+    """The value of the reference key ``key`` in ``fp``: the field when set, else the default
+    (``DEFAULT_RUN_FINGERPRINT``)."""
+    field = SETTING_FIELDS[key]
+    return getattr(fp, field) if fp.HasField(field) else DEFAULT_RUN_FINGERPRINT[key]

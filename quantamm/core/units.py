@@ -51,3 +51,22 @@ def memory_days_to_logit_lamb(memory_days: ArrayLike, chunk_period_minutes: floa
 def inverse_squareplus(y: ArrayLike) -> ArrayLike:
     """sp^-1(y) = (y^2 - 1) / y for y > 0 (NumPy or JAX input)."""
     return (y * y - 1.0) / y
+
+
+def from_human(transform: str | None, value: ArrayLike,
+               chunk_period_minutes: float | None = None) -> np.ndarray:
+    """A human-unit value -> the engine's parameter of transform ``transform``: ``logit_lamb``
+    (memory days -> logit lambda at the chunk period), ``log2`` (k per day -> log2 k),
+    ``squareplus`` (-> its inverse), None (unchanged). Shape preserved."""
+    value = np.asarray(value, dtype=np.float64)
+    if transform == "logit_lamb":
+        if chunk_period_minutes is None:
+            raise ValueError("the logit_lamb transform needs the chunk period")
+        return memory_days_to_logit_lamb(value, chunk_period_minutes)
+    if transform == "log2":
+        return np.log2(value)
+    if transform == "squareplus":
+        return inverse_squareplus(value)
+    if transform is None:
+        return value
+    raise ValueError(f"unknown transform {transform!r}")
