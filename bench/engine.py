@@ -23,9 +23,9 @@ from timing import median_ms  # bench/ is on sys.path when run
 
 from sim_service.engine import rules as engine_rules
 from quantamm.core import parameters
-from sim_service.data import bundled_minute_prices
+from quantamm.data import bundled_minute_prices
 from sim_service.engine import configure, simulation
-from sim_service.engine.compat import do_run_on_historic_data
+from sim_service.compat import do_run_on_historic_data
 from sim_service.engine.windows import plan_window
 
 # The warm do_run row: a BTC/ETH/USDC momentum pool over 2023 with daily rule updates.

@@ -15,7 +15,7 @@ import jax
 
 from sim_service.engine import rules as engine_rules
 from quantamm.core import parameters
-from sim_service.data.device import bundled_dataset
+from sim_service.device import bundled_dataset
 from sim_service.engine import configure, simulation
 from sim_service.engine.windows import plan_window
 

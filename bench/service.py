@@ -30,7 +30,7 @@ from client.embedded import LOOPBACK_ANY_PORT, ServiceProcess
 from quantamm.wire.tensors import to_tensor
 from quantamm.core import parameters
 from quantamm.serving import logs
-from sim_service.data.device import bundled_dataset
+from sim_service.device import bundled_dataset
 from sim_service.engine import configure, simulation
 from sim_service.engine.windows import plan_window
 from sim_service.server import create_server

@@ -21,7 +21,7 @@ from client.errors import NotFoundError
 from client.sim import SimClient, SimulationResult, minute_inputs
 from client.train import JobUpdate, TrainClient, TrainingJob
 from client.training_settings import method_of
-from sim_service.data import PriceSeries, from_price_data, load_price_folder
+from quantamm.data import PriceSeries, from_price_data, load_price_folder
 from quantamm.core.fingerprint import FingerprintError, fill_defaults, sorted_tokens
 
 log = structlog.get_logger(__name__)

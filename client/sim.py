@@ -14,7 +14,7 @@ from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from client.channels import ServiceClient
 from client.errors import QuantAMMError
 from quantamm.wire.tensors import from_tensor, to_tensor
-from sim_service.data.minute_inputs import times_and_values
+from quantamm.data.minute_inputs import times_and_values
 
 Fingerprint = Mapping[str, Any] | types_pb2.RunFingerprint
 

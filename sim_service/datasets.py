@@ -13,9 +13,9 @@ from typing import Sequence
 import grpc
 import structlog
 
-from sim_service.data import PriceSeries, UnknownTokenError, daily_closes, load_price_folder
-from sim_service.data.bundled import bundled_minute_prices
-from sim_service.data.device import DeviceDataset, bundled_dataset
+from quantamm.data import PriceSeries, UnknownTokenError, daily_closes, load_price_folder
+from quantamm.data.bundled import bundled_minute_prices
+from sim_service.device import DeviceDataset, bundled_dataset
 from quantamm.wire.errors import RequestError, invalid, not_found
 
 log = structlog.get_logger(__name__)

@@ -15,7 +15,7 @@ import numpy as np
 
 from quantamm_api.v1 import simulation_pb2, simulation_pb2_grpc, types_pb2
 from quantamm.wire.tensors import from_tensor, to_tensor
-from sim_service.data import PriceSeries
+from quantamm.data import PriceSeries
 from sim_service.datasets import DatasetRegistry
 from quantamm.core.rules import HUMAN_KEYS
 from sim_service.engine import metrics, rules, simulation, windows
@@ -24,6 +24,7 @@ from sim_service.translate import (
     Run,
     date_to_timestamp,
     initial_parameter_set,
+    request_set_count,
     minute_dynamic,
     resolve_run,
     timestamp_to_date,
@@ -295,11 +296,11 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
         if np.any(offsets < 0):
             raise invalid("window_start_offsets_minutes", "offsets must be >= 0 (no window "
                           "may start before fingerprint.start_time)")
-        self.limits.check("parameter_sets", len(request.parameter_sets), offsets.size, length,
+        self.limits.check("parameter_sets", request_set_count(request), offsets.size, length,
                           len(request.fingerprint.tokens),
                           "gradient" if request.with_gradient else "evaluate")
         run = self._evaluate_run(request)
-        params = run.parameter_sets(request.parameter_sets, "parameter_sets")
+        params = run.request_sets(request)
         last_start = run.plan.start_index + int(offsets.max())
         if run.config.min_price_rows(last_start) > run.plan.n_rows:
             raise invalid("window_start_offsets_minutes",
@@ -325,9 +326,9 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
 
     def EvaluatePeriods(self, request, context):
         run = resolve_run(self.registry, request.dataset, request.fingerprint, "endTestDateString")
-        self.limits.check("parameter_sets", len(request.parameter_sets), 1, run.config.n_minutes,
+        self.limits.check("parameter_sets", request_set_count(request), 1, run.config.n_minutes,
                           len(run.tokens), sets_at_once=1)  # sets run one after another
-        params = run.parameter_sets(request.parameter_sets, "parameter_sets")
+        params = run.request_sets(request)
         n_minutes = run.config.n_minutes
         for i, period in enumerate(request.periods):
             if not 0 <= period.start_offset_minutes < period.end_offset_minutes - 1 < n_minutes:
@@ -348,5 +349,5 @@ class SimulationServicer(simulation_pb2_grpc.SimulationServiceServicer):
             ) for period, report in zip(request.periods, reports, strict=True)],
             weights=to_tensor(weights[s]),
             reserves=to_tensor(reserves[s]),
-        ) for s in range(len(request.parameter_sets))]
+        ) for s in range(len(weights))]
         return simulation_pb2.EvaluatePeriodsResponse(tokens=run.tokens, sets=sets)

@@ -9,7 +9,6 @@ from typing import Any, Callable, Mapping, Sequence
 
 import grpc
 import numpy as np
-import pandas as pd
 from google.protobuf import timestamp_pb2
 
 from quantamm_api.v1 import simulation_pb2, types_pb2
@@ -17,10 +16,12 @@ from quantamm.wire import fingerprints
 from quantamm.wire.tensors import from_tensor
 from quantamm.core import parameters
 from quantamm.core import rules as rule_specs
-from sim_service.data.device import DeviceDataset
+from sim_service.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import metrics, pools, rules, simulation, weights, windows
-from sim_service.engine.compat import minute_inputs
+from quantamm.data.errors import DataError
+from quantamm.data.minute_inputs import trade_rows_on_grid, values_on_grid
+from sim_service.compat import dynamic_inputs
 from sim_service.engine.fee_reserves import DynamicInputs
 from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, fill_defaults
 from quantamm.wire.errors import RequestError, as_request_error, invalid, not_found
@@ -136,7 +137,6 @@ def _stacked_parameter(tensors: Sequence[types_pb2.Tensor], fields: Sequence[str
         array = array.reshape(len(tensors), n_assets)
     else:
         array = np.stack([_parameter_array(t, f, n_assets) for t, f in zip(tensors, fields)])
-    _refuse_rows(~np.isfinite(array).all(axis=1), array, fields, "must be finite")
     return array
 
 
@@ -191,28 +191,35 @@ def initial_parameter_set(request: simulation_pb2.GetInitialParametersRequest,
     return {key: value[0] for key, value in base.items()}
 
 
-def _convert_sets(sets: Sequence[types_pb2.ParameterSet], indices: Sequence[int],
-                  names: Sequence[str], fp: Mapping[str, Any], n_assets: int, field: str,
-                  defaults: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """The sets at ``indices``, all naming ``names``, -> engine params [len(indices), n]."""
+def _convert_arrays(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Sequence[str]],
+                    set_field: str, fp: Mapping[str, Any], n_assets: int,
+                    defaults: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Given parameters [S, n] per name (``fields[name][s]``: the request field of row s;
+    ``set_field``: the field of the sets as a whole) -> engine params [S, n] per key, range
+    checks and human units applied, missing keys from ``defaults`` [n]."""
     spec = rules.get(fp["rule"])
-    arrays = {}
-    for key in names:
-        fields = [f"{field}[{i}].values[{key!r}]" for i in indices]
-        arrays[key] = _stacked_parameter([sets[i].values[key] for i in indices], fields, n_assets)
-        bad, problem = _out_of_range(spec, key, arrays[key])
-        _refuse_rows(np.any(bad, axis=1), arrays[key], fields, problem)
+    for key, array in arrays.items():
+        _refuse_rows(~np.isfinite(array).all(axis=1), array, fields[key], "must be finite")
+        bad, problem = _out_of_range(spec, key, array)
+        _refuse_rows(np.any(bad, axis=1), array, fields[key], problem)
     missing = [key for key in spec.required_keys if key not in arrays]
     if missing:
-        raise invalid(f"{field}[{indices[0]}].values",
-                      f"{spec.name} needs {', '.join(missing)} (no defaults)")
+        raise invalid(set_field, f"{spec.name} needs {', '.join(missing)} (no defaults)")
     try:
         engine = rule_specs.human_to_params(spec, arrays, n_assets, fp["chunk_period"])
     except ValueError as error:
-        raise invalid(f"{field}[{indices[0]}].values", str(error)) from error
-    shape = (len(indices), n_assets)
-    return {key: np.broadcast_to(value, shape)
+        raise invalid(set_field, str(error)) from error
+    n_sets = next(iter(arrays.values())).shape[0] if arrays else 1
+    return {key: np.broadcast_to(value, (n_sets, n_assets))
             for key, value in {**defaults, **engine}.items()}
+
+
+def _refuse_unknown(names: Sequence[str], rule: str, field_of: Callable[[str], str]) -> None:
+    allowed = rules.get(rule).accepted_keys
+    for key in names:
+        if key not in allowed:
+            raise invalid(field_of(key),
+                          f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
 
 
 def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str, Any],
@@ -220,26 +227,26 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
                          defaults: Mapping[str, np.ndarray] | None = None,
                          ) -> dict[str, np.ndarray]:
     """Repeated ParameterSet -> engine params [S, n] per key (sorted keys). Names are schema
-    keys, alternative engine keys or human-unit keys (``quantamm.core.rules.human_to_params``); missing
-    keys take ``defaults`` [n] per key (the fingerprint's initial values when None); unknown
-    ones are refused with the valid ones. Sets naming the same keys are converted together (one
-    array operation per key)."""
+    keys, alternative engine keys or human-unit keys (``quantamm.core.rules.human_to_params``);
+    missing keys take ``defaults`` [n] per key (the fingerprint's initial values when None);
+    unknown ones are refused with the valid ones. Sets naming the same keys are converted
+    together (one array operation per key)."""
     if not sets:
         raise invalid(field, "give at least one parameter set")
-    rule = fp["rule"]
-    allowed = rules.get(rule).accepted_keys
     groups: dict[frozenset[str], list[int]] = {}
     for i, parameter_set in enumerate(sets):
-        for key in parameter_set.values:
-            if key not in allowed:
-                raise invalid(f"{field}[{i}].values[{key!r}]",
-                              f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
+        _refuse_unknown(list(parameter_set.values), fp["rule"],
+                        lambda key, i=i: f"{field}[{i}].values[{key!r}]")
         groups.setdefault(frozenset(parameter_set.values), []).append(i)
     if defaults is None:
         defaults = initial_parameters(fp, n_assets)
-    converted = [(indices, _convert_sets(sets, indices, sorted(names), fp, n_assets, field,
-                                         defaults))
-                 for names, indices in groups.items()]
+    converted = []
+    for names, indices in groups.items():
+        fields = {key: [f"{field}[{i}].values[{key!r}]" for i in indices] for key in names}
+        arrays = {key: _stacked_parameter([sets[i].values[key] for i in indices], fields[key],
+                                          n_assets) for key in sorted(names)}
+        converted.append((indices, _convert_arrays(arrays, fields, f"{field}[{indices[0]}].values",
+                                                   fp, n_assets, defaults)))
     keys = sorted(converted[0][1])
     if len(converted) == 1:
         return {key: converted[0][1][key] for key in keys}
@@ -251,6 +258,47 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
         for key in keys:
             stacked[key][indices] = engine[key]
     return stacked
+
+
+def stacked_parameters(message: types_pb2.StackedParameters, fp: Mapping[str, Any],
+                       n_assets: int, field: str,
+                       defaults: Mapping[str, np.ndarray] | None = None,
+                       ) -> dict[str, np.ndarray]:
+    """StackedParameters (name -> [S, n], [S, 1] or [S]) -> engine params [S, n] per key
+    (sorted keys), checked and converted as ``stack_parameter_sets``."""
+    if not message.values:
+        raise invalid(f"{field}.values", "give at least one parameter")
+    _refuse_unknown(list(message.values), fp["rule"],
+                    lambda key: f"{field}.values[{key!r}]")
+    arrays, n_sets = {}, None
+    for key in sorted(message.values):
+        name = f"{field}.values[{key!r}]"
+        array = from_tensor(message.values[key], name)
+        if array.dtype.kind not in "fi":
+            raise invalid(name, f"must be a float tensor, got {array.dtype}")
+        array = array.astype(np.float64)
+        array = array[:, None] if array.ndim == 1 else array
+        if array.ndim != 2 or array.shape[1] not in (1, n_assets) or array.shape[0] < 1:
+            raise invalid(name, f"must have shape [S, {n_assets}], [S, 1] or [S], got "
+                          f"{list(message.values[key].shape)}")
+        if n_sets is not None and array.shape[0] != n_sets:
+            raise invalid(name, f"has {array.shape[0]} sets, the others {n_sets}")
+        n_sets = array.shape[0]
+        arrays[key] = np.broadcast_to(array, (n_sets, n_assets))
+    fields = {key: [f"{field}.values[{key!r}][{s}]" for s in range(n_sets)] for key in arrays}
+    if defaults is None:
+        defaults = initial_parameters(fp, n_assets)
+    engine = _convert_arrays(arrays, fields, f"{field}.values", fp, n_assets, defaults)
+    return {key: engine[key] for key in sorted(engine)}
+
+
+def request_set_count(request: Any) -> int:
+    """How many parameter sets an Evaluate / EvaluatePeriods request gives (before conversion,
+    for the limits): the stacked tensors' leading size, else the repeated sets."""
+    if request.HasField("stacked_parameters"):
+        shapes = [list(t.shape) for t in request.stacked_parameters.values.values()]
+        return max((shape[0] if shape else 1 for shape in shapes), default=0)
+    return len(request.parameter_sets)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -281,6 +329,18 @@ class Run:
         """``stack_parameter_sets`` for this run's fingerprint and tokens."""
         return stack_parameter_sets(sets, self.fingerprint, len(self.tokens), field,
                                     self.initial_parameters)
+
+    def request_sets(self, request: Any) -> dict[str, np.ndarray]:
+        """The parameter sets of an Evaluate / EvaluatePeriods request, given as
+        ``parameter_sets`` or ``stacked_parameters`` (one of them), [S, n] per key."""
+        if request.HasField("stacked_parameters"):
+            if len(request.parameter_sets):
+                raise invalid("stacked_parameters", "give parameter_sets or stacked_parameters, "
+                              "not both")
+            return stacked_parameters(request.stacked_parameters, self.fingerprint,
+                                      len(self.tokens), "stacked_parameters",
+                                      self.initial_parameters)
+        return self.parameter_sets(request.parameter_sets, "parameter_sets")
 
     def unix_ms(self, row_in_slice: int) -> int:
         return self.data.series.unix_ms_at(self.plan.first_row + row_in_slice)
@@ -321,11 +381,8 @@ def resolve_run(
     return Run(fp, tokens, data, plan, config)
 
 
-# proto MinuteInputs field -> the engine runner's table name
-MINUTE_TABLES = {"fees": "fees", "gas_cost_usd": "gas_cost", "arb_fees": "arb_fees"}
-# the runner's error fields -> MinuteInputs fields
-MINUTE_ERROR_FIELDS = {"fees_df": "fees", "gas_cost_df": "gas_cost_usd",
-                       "arb_fees_df": "arb_fees", "raw_trades": "trades"}
+# proto MinuteInputs field -> DynamicInputs field
+MINUTE_SERIES = {"fees": "fees", "gas_cost_usd": "gas_cost", "arb_fees": "arb_fees"}
 
 
 def _vector(tensor: types_pb2.Tensor, field: str, kind: str, length: int | None) -> np.ndarray:
@@ -338,31 +395,33 @@ def _vector(tensor: types_pb2.Tensor, field: str, kind: str, length: int | None)
 
 
 def minute_dynamic(run: Run, inputs: simulation_pb2.MinuteInputs) -> DynamicInputs | None:
-    """The per-minute inputs of a Simulate request on the run's minute grid (None: none given)."""
-    tables: dict[str, Any] = {}
-    for field, key in MINUTE_TABLES.items():
-        if inputs.HasField(field):
-            series = getattr(inputs, field)
-            prefix = f"minute_inputs.{field}"
-            times = _vector(series.unix_ms, f"{prefix}.unix_ms", "i", None)
-            values = _vector(series.values, f"{prefix}.values", "f", times.size)
-            tables[key] = pd.DataFrame({"unix": times, "value": values})
+    """The per-minute inputs of a Simulate request, decoded straight onto the run's minute grid
+    (None: none given)."""
+    first = run.data.series.unix_ms_at(run.plan.window_first_row)
+    n_minutes = run.config.n_minutes
+    grids: dict[str, np.ndarray] = {}
     trades = None
-    if inputs.HasField("trades"):
-        prefix = "minute_inputs.trades"
-        times = _vector(inputs.trades.unix_ms, f"{prefix}.unix_ms", "i", None)
-        amounts = _vector(inputs.trades.amount_in, f"{prefix}.amount_in", "f", times.size)
-        if not len(inputs.trades.token_in) == len(inputs.trades.token_out) == times.size:
-            raise invalid(prefix, f"token_in, token_out and unix_ms need {times.size} entries each")
-        if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
-            raise invalid(f"{prefix}.amount_in", "amounts must be finite and >= 0")
-        trades = pd.DataFrame({"unix": times, "token_in": list(inputs.trades.token_in),
-                               "token_out": list(inputs.trades.token_out), "amount_in": amounts})
-    if not tables and trades is None:
-        return None
     try:
-        return minute_inputs(run.data, run.plan, run.config, tables, trades)
-    except ValueError as error:
-        field = MINUTE_ERROR_FIELDS.get(getattr(error, "field", ""), "")
-        raise invalid(f"minute_inputs.{field}".rstrip("."),
-                      str(error).split(": ", 1)[-1]) from error
+        for field, key in MINUTE_SERIES.items():
+            if inputs.HasField(field):
+                series, prefix = getattr(inputs, field), f"minute_inputs.{field}"
+                times = _vector(series.unix_ms, f"{prefix}.unix_ms", "i", None)
+                values = _vector(series.values, f"{prefix}.values", "f", times.size)
+                grids[key] = values_on_grid(times, values, first, n_minutes, prefix)
+        if inputs.HasField("trades"):
+            prefix = "minute_inputs.trades"
+            times = _vector(inputs.trades.unix_ms, f"{prefix}.unix_ms", "i", None)
+            amounts = _vector(inputs.trades.amount_in, f"{prefix}.amount_in", "f", times.size)
+            if not len(inputs.trades.token_in) == len(inputs.trades.token_out) == times.size:
+                raise invalid(prefix,
+                              f"token_in, token_out and unix_ms need {times.size} entries each")
+            if not np.all(np.isfinite(amounts)) or np.any(amounts < 0):
+                raise invalid(f"{prefix}.amount_in", "amounts must be finite and >= 0")
+            trades = trade_rows_on_grid(times, list(inputs.trades.token_in),
+                                        list(inputs.trades.token_out), amounts,
+                                        run.data.series.tokens, first, n_minutes, prefix)
+    except DataError as error:
+        raise invalid(error.field, error.message) from error
+    if not grids and trades is None:
+        return None
+    return dynamic_inputs(run.config, grids, trades)

@@ -32,7 +32,7 @@ def objectives(
     response = sim.evaluate(simulation_pb2.EvaluateRequest(
         dataset=problem.dataset,
         fingerprint=problem.training_fingerprint,
-        parameter_sets=parameters.to_protos(params),
+        stacked_parameters=parameters.to_stacked(params),
         window_start_offsets_minutes=[int(o) for o in offsets],
         window_length_minutes=problem.layout.window,
         with_gradient=with_gradient,
@@ -54,7 +54,7 @@ def period_metrics(sim: SimClient, problem: Problem, params: Params,
     response = sim.evaluate_periods(simulation_pb2.EvaluatePeriodsRequest(
         dataset=problem.dataset,
         fingerprint=fingerprint,
-        parameter_sets=parameters.to_protos(params),
+        stacked_parameters=parameters.to_stacked(params),
         periods=[simulation_pb2.Period(name=name, start_offset_minutes=start,
                                        end_offset_minutes=end)
                  for name, start, end in problem.layout.periods(with_test)],

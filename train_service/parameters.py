@@ -53,10 +53,10 @@ def to_proto(one: Params) -> types_pb2.ParameterSet:
                                           for k, v in one.items()})
 
 
-def to_protos(params: Params) -> list[types_pb2.ParameterSet]:
-    """Stacked sets [S, n] -> one ParameterSet per set."""
-    n_sets = next(iter(params.values())).shape[0]
-    return [to_proto(select(params, s)) for s in range(n_sets)]
+def to_stacked(params: Params) -> types_pb2.StackedParameters:
+    """Stacked sets [S, n] (or [S, 1]) per key -> StackedParameters, as they are."""
+    return types_pb2.StackedParameters(values={
+        key: to_tensor(np.asarray(value, dtype=np.float64)) for key, value in params.items()})
 
 
 def from_proto(message: types_pb2.ParameterSet, field: str) -> Params:

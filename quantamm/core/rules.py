@@ -17,6 +17,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from quantamm.core import units
+from quantamm.core.training import INITIAL_VALUE_FIELDS
 
 # How a pool turns weights into reserves (the simulator dispatches on it).
 POOL_KINDS = ("tfmm", "balancer", "hodl", "cow", "gyroscope")
@@ -131,11 +132,8 @@ class RuleSpec:
 
 # --------------------------------------------------------------------------- initial values
 
-# The fingerprint's initial_* keys and their defaults (human units) live in
-# quantamm.core.fingerprint.DEFAULT_RUN_FINGERPRINT; these are the keys a builder may read.
-INITIAL_KEYS = ("initial_memory_length", "initial_memory_length_delta", "initial_k_per_day",
-                "initial_weights_logits", "initial_log_amplitude", "initial_raw_width",
-                "initial_raw_exponents", "initial_pre_exp_scaling")
+# The fingerprint's initial_* keys a builder may read (defaults in DEFAULT_RUN_FINGERPRINT).
+INITIAL_KEYS = tuple(INITIAL_VALUE_FIELDS)
 
 
 def lamb_initial(initial: InitialGetter, chunk_period: int) -> dict[str, np.ndarray]:

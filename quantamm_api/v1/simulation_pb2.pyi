@@ -244,20 +244,22 @@ class GetReadoutsResponse(_message.Message):
     def __init__(self, tokens: _Optional[_Iterable[str]] = ..., first_chunk_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., chunk_period_minutes: _Optional[int] = ..., readouts: _Optional[_Mapping[str, _types_pb2.Tensor]] = ...) -> None: ...
 
 class EvaluateRequest(_message.Message):
-    __slots__ = ("dataset", "fingerprint", "parameter_sets", "window_start_offsets_minutes", "window_length_minutes", "with_gradient")
+    __slots__ = ("dataset", "fingerprint", "parameter_sets", "window_start_offsets_minutes", "window_length_minutes", "with_gradient", "stacked_parameters")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     PARAMETER_SETS_FIELD_NUMBER: _ClassVar[int]
     WINDOW_START_OFFSETS_MINUTES_FIELD_NUMBER: _ClassVar[int]
     WINDOW_LENGTH_MINUTES_FIELD_NUMBER: _ClassVar[int]
     WITH_GRADIENT_FIELD_NUMBER: _ClassVar[int]
+    STACKED_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     fingerprint: _types_pb2.RunFingerprint
     parameter_sets: _containers.RepeatedCompositeFieldContainer[_types_pb2.ParameterSet]
     window_start_offsets_minutes: _containers.RepeatedScalarFieldContainer[int]
     window_length_minutes: int
     with_gradient: bool
-    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameter_sets: _Optional[_Iterable[_Union[_types_pb2.ParameterSet, _Mapping]]] = ..., window_start_offsets_minutes: _Optional[_Iterable[int]] = ..., window_length_minutes: _Optional[int] = ..., with_gradient: _Optional[bool] = ...) -> None: ...
+    stacked_parameters: _types_pb2.StackedParameters
+    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameter_sets: _Optional[_Iterable[_Union[_types_pb2.ParameterSet, _Mapping]]] = ..., window_start_offsets_minutes: _Optional[_Iterable[int]] = ..., window_length_minutes: _Optional[int] = ..., with_gradient: _Optional[bool] = ..., stacked_parameters: _Optional[_Union[_types_pb2.StackedParameters, _Mapping]] = ...) -> None: ...
 
 class EvaluateResponse(_message.Message):
     __slots__ = ("objectives", "mean_objectives", "gradients", "return_val", "fused")
@@ -291,18 +293,20 @@ class Period(_message.Message):
     def __init__(self, name: _Optional[str] = ..., start_offset_minutes: _Optional[int] = ..., end_offset_minutes: _Optional[int] = ...) -> None: ...
 
 class EvaluatePeriodsRequest(_message.Message):
-    __slots__ = ("dataset", "fingerprint", "parameter_sets", "periods", "state_offsets_minutes")
+    __slots__ = ("dataset", "fingerprint", "parameter_sets", "periods", "state_offsets_minutes", "stacked_parameters")
     DATASET_FIELD_NUMBER: _ClassVar[int]
     FINGERPRINT_FIELD_NUMBER: _ClassVar[int]
     PARAMETER_SETS_FIELD_NUMBER: _ClassVar[int]
     PERIODS_FIELD_NUMBER: _ClassVar[int]
     STATE_OFFSETS_MINUTES_FIELD_NUMBER: _ClassVar[int]
+    STACKED_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     dataset: str
     fingerprint: _types_pb2.RunFingerprint
     parameter_sets: _containers.RepeatedCompositeFieldContainer[_types_pb2.ParameterSet]
     periods: _containers.RepeatedCompositeFieldContainer[Period]
     state_offsets_minutes: _containers.RepeatedScalarFieldContainer[int]
-    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameter_sets: _Optional[_Iterable[_Union[_types_pb2.ParameterSet, _Mapping]]] = ..., periods: _Optional[_Iterable[_Union[Period, _Mapping]]] = ..., state_offsets_minutes: _Optional[_Iterable[int]] = ...) -> None: ...
+    stacked_parameters: _types_pb2.StackedParameters
+    def __init__(self, dataset: _Optional[str] = ..., fingerprint: _Optional[_Union[_types_pb2.RunFingerprint, _Mapping]] = ..., parameter_sets: _Optional[_Iterable[_Union[_types_pb2.ParameterSet, _Mapping]]] = ..., periods: _Optional[_Iterable[_Union[Period, _Mapping]]] = ..., state_offsets_minutes: _Optional[_Iterable[int]] = ..., stacked_parameters: _Optional[_Union[_types_pb2.StackedParameters, _Mapping]] = ...) -> None: ...
 
 class PeriodMetrics(_message.Message):
     __slots__ = ("name", "metrics", "daily_returns")

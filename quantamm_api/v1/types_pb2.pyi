@@ -112,6 +112,19 @@ class ParameterSet(_message.Message):
     values: _containers.MessageMap[str, Tensor]
     def __init__(self, values: _Optional[_Mapping[str, Tensor]] = ...) -> None: ...
 
+class StackedParameters(_message.Message):
+    __slots__ = ("values",)
+    class ValuesEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: Tensor
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[Tensor, _Mapping]] = ...) -> None: ...
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    values: _containers.MessageMap[str, Tensor]
+    def __init__(self, values: _Optional[_Mapping[str, Tensor]] = ...) -> None: ...
+
 class OptunaRange(_message.Message):
     __slots__ = ("low", "high", "log_scale", "scalar")
     LOW_FIELD_NUMBER: _ClassVar[int]

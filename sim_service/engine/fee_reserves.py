@@ -17,6 +17,7 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT as DEFAULTS
 from sim_service.engine import arbitrage
 
 
@@ -28,11 +29,11 @@ class FeeSettings(NamedTuple):
     protocol_fee_split: protocol's share of the swap fee.
     """
 
-    fees: float = 0.0
-    gas_cost: float = 0.0
-    arb_fees: float = 0.0
-    noise_trader_ratio: float = 0.0
-    protocol_fee_split: float = 0.0
+    fees: float = DEFAULTS["fees"]
+    gas_cost: float = DEFAULTS["gas_cost"]
+    arb_fees: float = DEFAULTS["arb_fees"]
+    noise_trader_ratio: float = DEFAULTS["noise_trader_ratio"]
+    protocol_fee_split: float = DEFAULTS["protocol_fee_split"]
 
 
 class DynamicInputs(NamedTuple):

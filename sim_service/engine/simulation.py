@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT as DEFAULTS
 from sim_service.engine import cow, fee_reserves, gyroscope, metrics, reserves, rules, weights
 from sim_service.engine.rules import min_variance
 from sim_service.engine.transforms import MINUTES_PER_DAY
@@ -37,29 +38,31 @@ class SimConfig:
     rule: str
     n_assets: int
     bout_length: int
-    chunk_period: int = 1440
-    weight_interpolation_period: int = 1440
-    weight_interpolation_method: str = "linear"
-    maximum_change: float = 3e-4
-    minimum_weight: float | None = None
-    max_memory_days: float = 365.0
-    use_alt_lamb: bool = False
-    use_pre_exp_scaling: bool = True
-    ste_max_change: bool = False
-    ste_min_max_weight: bool = False
-    initial_pool_value: float = 1_000_000.0
-    arb_frequency: int = 1
-    do_arb: bool = True
-    return_val: str = "daily_log_sharpe"
-    use_fused_reserves: bool = True
-    weight_rule_causal: bool = False  # True: weight rules without the one-chunk look-ahead
-    fees: float = 0.0
-    gas_cost: float = 0.0
-    arb_fees: float = 0.0
-    noise_trader_ratio: float = 0.0
-    protocol_fee_split: float = 0.0
+    chunk_period: int = DEFAULTS["chunk_period"]
+    weight_interpolation_period: int = DEFAULTS["weight_interpolation_period"]
+    weight_interpolation_method: str = DEFAULTS["weight_interpolation_method"]
+    maximum_change: float = DEFAULTS["maximum_change"]
+    minimum_weight: float | None = DEFAULTS["minimum_weight"]
+    max_memory_days: float = DEFAULTS["max_memory_days"]
+    use_alt_lamb: bool = DEFAULTS["use_alt_lamb"]
+    use_pre_exp_scaling: bool = DEFAULTS["use_pre_exp_scaling"]
+    ste_max_change: bool = DEFAULTS["ste_max_change"]
+    ste_min_max_weight: bool = DEFAULTS["ste_min_max_weight"]
+    initial_pool_value: float = DEFAULTS["initial_pool_value"]
+    arb_frequency: int = DEFAULTS["arb_frequency"]
+    do_arb: bool = DEFAULTS["do_arb"]
+    return_val: str = DEFAULTS["return_val"]
+    use_fused_reserves: bool = DEFAULTS["use_fused_reserves"]
+    # True: weight rules without the one-chunk look-ahead
+    weight_rule_causal: bool = DEFAULTS["weight_rule_causal"]
+    fees: float = DEFAULTS["fees"]
+    gas_cost: float = DEFAULTS["gas_cost"]
+    arb_fees: float = DEFAULTS["arb_fees"]
+    noise_trader_ratio: float = DEFAULTS["noise_trader_ratio"]
+    protocol_fee_split: float = DEFAULTS["protocol_fee_split"]
     dynamic_inputs: bool = False  # per-minute fees / costs / trades are passed to the call
-    arb_quality: float = 1.0  # CoW: blend of perfect and single-arbitrageur models
+    # CoW: blend of perfect and single-arbitrageur models
+    arb_quality: float = DEFAULTS["arb_quality"]
     numeraire_first: bool = False  # Gyroscope: the numeraire is the first sorted token
 
     def __post_init__(self) -> None:

@@ -11,6 +11,8 @@ from typing import NamedTuple
 import jax.numpy as jnp
 from jax import Array, lax
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT as DEFAULTS
+
 MAX_CHANGE_EPSILON = 1e-10
 # "optimal" is the seeds' name for the reference's "approx_optimal" interpolation.
 INTERPOLATION_METHODS = ("linear", "approx_optimal", "optimal")
@@ -20,13 +22,13 @@ class WeightSettings(NamedTuple):
     """Static settings of the fine-weight stage."""
 
     n_assets: int
-    chunk_period: int = 1440
-    weight_interpolation_period: int = 1440
-    weight_interpolation_method: str = "linear"
-    maximum_change: float = 3e-4
-    minimum_weight: float | None = None
-    ste_max_change: bool = False
-    ste_min_max_weight: bool = False
+    chunk_period: int = DEFAULTS["chunk_period"]
+    weight_interpolation_period: int = DEFAULTS["weight_interpolation_period"]
+    weight_interpolation_method: str = DEFAULTS["weight_interpolation_method"]
+    maximum_change: float = DEFAULTS["maximum_change"]
+    minimum_weight: float | None = DEFAULTS["minimum_weight"]
+    ste_max_change: bool = DEFAULTS["ste_max_change"]
+    ste_min_max_weight: bool = DEFAULTS["ste_min_max_weight"]
 
     @property
     def floor(self) -> float:

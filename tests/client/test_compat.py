@@ -89,7 +89,8 @@ def test_guide_keys_map_onto_training_settings():
         "early_stopping": {"enabled": True, "patience": 100, "min_improvement": 0.001}})
     fp["optimisation_settings"]["optuna_settings"]["parameter_config"]["memory_length"] = {
         "low": 2, "high": 100, "log_scale": True, "scalar": True}
-    settings = to_training_settings(fp, report_every=100)
+    written = fp["optimisation_settings"]["optuna_settings"]["parameter_config"]
+    settings = to_training_settings(fp, 100, {"memory_length": written["memory_length"]})
     assert settings.method == training_pb2.TRAINING_METHOD_GRADIENT_DESCENT
     gradient = settings.gradient_descent
     assert (gradient.optimiser, gradient.base_lr, gradient.batch_size, gradient.n_iterations,
@@ -102,7 +103,7 @@ def test_guide_keys_map_onto_training_settings():
     optuna = settings.optuna
     assert (optuna.n_trials, optuna.timeout_seconds, optuna.early_stopping,
             optuna.early_stopping_patience) == (100, 7200, True, 100)
-    # Only the range that differs from the defaults travels; the service fills the others.
+    # Only the ranges the user wrote travel; the service applies the defaults to the others.
     assert list(optuna.parameter_config) == ["memory_length"]
     assert optuna.parameter_config["memory_length"].high == 100
     assert optuna.parameter_config["memory_length"].scalar
@@ -172,7 +173,7 @@ def test_time_varying_fees_and_trades_match_the_in_process_engine(embedded_only)
     in-process runner's numbers."""
     import pandas as pd
 
-    from sim_service.engine import compat as engine
+    from sim_service import compat as engine
     from quantamm.core.rules import human_to_params
 
     fp = {"tokens": ["BTC", "ETH", "USDC"], "rule": "momentum",

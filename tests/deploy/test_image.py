@@ -82,7 +82,7 @@ def test_build_context_installs_packages_that_run_outside_the_repo(tmp_path):
         wheel.extractall(installed)
     env = {**os.environ, "PYTHONPATH": str(installed), "QUANTAMM_CACHE_DIR": str(tmp_path)}
     code = ("import sim_service.server, train_service.server, client.sim\n"
-            "from sim_service.data.bundled import daily_closes\n"
+            "from quantamm.data.bundled import daily_closes\n"
             "print(sim_service.server.__file__, train_service.server.__file__, "
             "client.sim.__file__, daily_closes().shape)")
     out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, env=env,

@@ -13,7 +13,7 @@ from sim_service.engine import rules as engine_rules
 from quantamm_api.v1 import simulation_pb2 as sim_pb2
 from quantamm.wire.tensors import from_tensor, to_tensor
 from quantamm.core import parameters
-from sim_service.data.device import bundled_dataset
+from sim_service.device import bundled_dataset
 from sim_service.engine import simulation
 from sim_service.engine.windows import plan_window
 from tests.service.conftest import S1_START, parameter_set, s1_fingerprint

@@ -55,7 +55,7 @@ def test_train_service_never_imports_the_engine():
     code = ("import sys, train_service.server, train_service.gradient, train_service.search\n"
             "bad = [m for m in sys.modules if m.startswith(('sim_service.engine', "
             "'sim_service.servicer', 'sim_service.translate', 'sim_service.datasets', "
-            "'sim_service.data'))]\nassert not bad, bad\n")
+            "'quantamm.data'))]\nassert not bad, bad\n")
     subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True)
 
 

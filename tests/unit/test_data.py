@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from structlog.testing import capture_logs
 
-from sim_service.data import (
+from quantamm.data import (
     BadPriceError,
     DataError,
     DataRangeError,

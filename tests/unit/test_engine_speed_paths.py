@@ -17,7 +17,7 @@ import pytest
 from sim_service.engine import rules as engine_rules
 from quantamm.core import parameters
 from sim_service import warmup
-from sim_service.data.device import bundled_dataset
+from sim_service.device import bundled_dataset
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import metrics, prefix, simulation
 from sim_service.engine.config import with_cpu_defaults

@@ -6,9 +6,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim_service.data import bundled_minute_prices
+from quantamm.data import bundled_minute_prices
 from sim_service.engine import simulation
-from sim_service.engine.compat import do_run_on_historic_data
+from sim_service.compat import do_run_on_historic_data
 
 # S3 (fees 0.3%) stays out: its per-minute decisions hinge on the last bit of each operation,
 # and one ulp anywhere moves its final value by ~1e-4 (tests/unit/test_fee_reserves.py, the S3

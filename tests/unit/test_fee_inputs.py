@@ -4,10 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim_service.data import DataError
-from sim_service.data.minute_inputs import series_on_grid, trades_on_grid
+from quantamm.data import DataError
+from quantamm.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import simulation
-from sim_service.engine.compat import do_run_on_historic_data
+from sim_service.compat import do_run_on_historic_data
 
 WEEK = {
     "tokens": ["BTC", "ETH", "USDC"],

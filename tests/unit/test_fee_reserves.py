@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from sim_service.data import bundled_minute_prices
+from quantamm.data import bundled_minute_prices
 from sim_service.engine import arbitrage, reserves, simulation
 from sim_service.engine.fee_reserves import (
     DynamicInputs,

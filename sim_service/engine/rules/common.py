@@ -15,6 +15,7 @@ from jax import Array
 
 import numpy as np
 
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT as DEFAULTS
 from quantamm.core.rules import InitialGetter, OptunaRange, ParamSpec, lamb_initial
 from quantamm.core.units import inverse_squareplus
 from sim_service.engine import estimators
@@ -31,10 +32,10 @@ Params = Mapping[str, Array]
 class RuleSettings(NamedTuple):
     """Static settings a rule reads from the run fingerprint."""
 
-    chunk_period: int = 1440
-    max_memory_days: float = 365.0
-    use_alt_lamb: bool = False
-    use_pre_exp_scaling: bool = True
+    chunk_period: int = DEFAULTS["chunk_period"]
+    max_memory_days: float = DEFAULTS["max_memory_days"]
+    use_alt_lamb: bool = DEFAULTS["use_alt_lamb"]
+    use_pre_exp_scaling: bool = DEFAULTS["use_pre_exp_scaling"]
 
 
 class RuleKernel(NamedTuple):

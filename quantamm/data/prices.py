@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from sim_service.data.errors import BadPriceError, DataError, DataRangeError, UnknownTokenError
+from quantamm.data.errors import BadPriceError, DataError, DataRangeError, UnknownTokenError
 
 MS_PER_MINUTE = 60_000
 

@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from sim_service.data.errors import BadPriceError, DataError, DataRangeError, UnknownTokenError
-from sim_service.data.prices import MS_PER_MINUTE, PriceSeries, bad_prices
+from quantamm.data.errors import BadPriceError, DataError, DataRangeError, UnknownTokenError
+from quantamm.data.prices import MS_PER_MINUTE, PriceSeries, bad_prices
 
 log = structlog.get_logger(__name__)
 

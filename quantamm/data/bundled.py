@@ -22,8 +22,8 @@ import numpy as np
 import pandas as pd
 import structlog
 
-from sim_service.data.errors import DataError, UnknownTokenError
-from sim_service.data.prices import MS_PER_MINUTE, PriceSeries
+from quantamm.data.errors import DataError, UnknownTokenError
+from quantamm.data.prices import MS_PER_MINUTE, PriceSeries
 
 log = structlog.get_logger(__name__)
 

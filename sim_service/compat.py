@@ -14,10 +14,10 @@ import jax.numpy as jnp
 import numpy as np
 import structlog
 
-from sim_service.data import PriceSeries, from_price_data
-from sim_service.data.device import DeviceDataset, bundled_dataset
-from sim_service.data.loaders import load_price_folder
-from sim_service.data.minute_inputs import series_on_grid, trades_on_grid
+from quantamm.data import PriceSeries, from_price_data
+from sim_service.device import DeviceDataset, bundled_dataset
+from quantamm.data.loaders import load_price_folder
+from quantamm.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
 from sim_service.engine.config import configure
 from sim_service.engine.fee_reserves import DynamicInputs
@@ -67,6 +67,14 @@ def _as_engine_params(params: Mapping[str, Any], n_assets: int) -> dict[str, jnp
     return engine_params
 
 
+def dynamic_inputs(config, grids: Mapping[str, np.ndarray],
+                   trades: np.ndarray | None) -> DynamicInputs:
+    """Per-arbitrage-minute inputs from per-minute grids ([L] per cost, trades [L, 3])."""
+    f = config.arb_frequency
+    return DynamicInputs(**{k: jnp.asarray(v[::f]) for k, v in grids.items()},
+                         trades=None if trades is None else jnp.asarray(trades[::f]))
+
+
 def minute_inputs(
     data: DeviceDataset, plan: windows.WindowPlan, config, tables: Mapping[str, Any],
     raw_trades: Any,
@@ -75,14 +83,11 @@ def minute_inputs(
     if raw_trades is None and all(table is None for table in tables.values()):
         return None
     first = data.series.unix_ms_at(plan.window_first_row)
-    f = config.arb_frequency
-    grid = {key: series_on_grid(table, first, config.n_minutes, FEE_TABLES[key])[::f]
-            for key, table in tables.items() if table is not None}
-    trades = None
-    if raw_trades is not None:
-        trades = trades_on_grid(raw_trades, data.series.tokens, first, config.n_minutes)[::f]
-    return DynamicInputs(**{k: jnp.asarray(v) for k, v in grid.items()},
-                         trades=None if trades is None else jnp.asarray(trades))
+    grids = {key: series_on_grid(table, first, config.n_minutes, FEE_TABLES[key])
+             for key, table in tables.items() if table is not None}
+    trades = None if raw_trades is None else \
+        trades_on_grid(raw_trades, data.series.tokens, first, config.n_minutes)
+    return dynamic_inputs(config, grids, trades)
 
 
 def run_window(
@@ -156,7 +161,7 @@ def do_run_on_historic_data(
       fees, gas_cost, arb_fees: override the fingerprint's scalar costs.
       fees_df, gas_cost_df, arb_fees_df: per-minute series (a time column in unix ms and one
         value column); raw_trades: trades (unix ms, token_in, token_out, amount_in) applied
-        each minute; see ``sim_service.data.minute_inputs``.
+        each minute; see ``quantamm.data.minute_inputs``.
       do_test_period: also simulate ``endDateString`` .. ``endTestDateString`` with a fresh pool
         and return ``(result, test_result)``.
       low_data_mode: drop the minute series (value, reserves, prices) from the result.

@@ -8,8 +8,8 @@ import functools
 import jax
 import jax.numpy as jnp
 
-from sim_service.data.bundled import bundled_minute_prices
-from sim_service.data.prices import PriceSeries
+from quantamm.data.bundled import bundled_minute_prices
+from quantamm.data.prices import PriceSeries
 
 
 MAX_CACHED_SLICES = 16
