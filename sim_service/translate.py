@@ -116,32 +116,41 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
                       str(error).split(": ", 1)[-1]) from error
 
 
-def _parameter_array(tensor: types_pb2.Tensor, field: str, n_assets: int) -> np.ndarray:
-    """One parameter tensor -> float64 [n_assets] (a [1] or scalar tensor is repeated)."""
+def _parameter_array(tensor: types_pb2.Tensor, field: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One parameter tensor -> float64 ``shape`` ([n], or [rows, n] for a multi-row parameter):
+    a [1] or scalar tensor is repeated, a [rows, 1] one repeated along each row."""
     array = from_tensor(tensor, field)
     if array.dtype.kind not in "fi":
         raise invalid(field, f"must be a float tensor, got {array.dtype}")
-    if array.size not in (1, n_assets) or array.ndim > 1:
-        raise invalid(field, f"must have shape [{n_assets}] or [1], got {list(array.shape)}")
-    return np.broadcast_to(array.astype(np.float64).reshape(-1), (n_assets,))
+    array = array.astype(np.float64)
+    if array.size == 1:
+        return np.broadcast_to(array.reshape(-1)[0], shape)
+    if array.ndim != len(shape) or array.shape[:-1] != shape[:-1] \
+            or array.shape[-1] not in (1, shape[-1]):
+        allowed = f"[{shape[0]}] or [1]" if len(shape) == 1 else \
+            f"[{shape[0]}, {shape[1]}], [{shape[0]}, 1] or [1]"
+        raise invalid(field, f"must have shape {allowed}, got {list(array.shape)}")
+    return np.broadcast_to(array, shape)
 
 
 def _stacked_parameter(tensors: Sequence[types_pb2.Tensor], fields: Sequence[str],
-                       n_assets: int) -> np.ndarray:
-    """One key's tensor from every set -> float64 [S, n_assets]. The common case (float64
+                       shape: tuple[int, ...]) -> np.ndarray:
+    """One key's tensor from every set -> float64 [S, *shape]. The common case (float64
     tensors of shape [n_assets]) is read as one buffer; others go through ``_parameter_array``."""
-    size = 8 * n_assets
-    if all(t.dtype == types_pb2.DATA_TYPE_FLOAT64 and len(t.data) == size
-           and len(t.shape) == 1 for t in tensors):
+    size = 8 * shape[-1]
+    if len(shape) == 1 and all(t.dtype == types_pb2.DATA_TYPE_FLOAT64 and len(t.data) == size
+                               and len(t.shape) == 1 for t in tensors):
         array = np.frombuffer(b"".join(t.data for t in tensors), "<f8")
-        array = array.reshape(len(tensors), n_assets)
+        array = array.reshape(len(tensors), *shape)
     else:
-        array = np.stack([_parameter_array(t, f, n_assets) for t, f in zip(tensors, fields)])
+        array = np.stack([_parameter_array(t, f, shape) for t, f in zip(tensors, fields)])
     return array
 
 
 def _refuse_rows(bad: np.ndarray, array: np.ndarray, fields: Sequence[str], problem: str) -> None:
-    """INVALID_ARGUMENT naming the first set whose row of ``array`` is ``bad`` [S]."""
+    """INVALID_ARGUMENT naming the first set whose row of ``array`` is ``bad`` (any entry of
+    ``bad`` [S, ...] in that set)."""
+    bad = bad.reshape(len(bad), -1).any(axis=1)
     if bad.any():
         row = int(np.argmax(bad))
         raise invalid(fields[row], f"{problem}, got {array[row].tolist()}")
@@ -184,7 +193,7 @@ def initial_parameter_set(request: simulation_pb2.GetInitialParametersRequest,
         field = f"initial_values[{key!r}]"
         if key not in rule_specs.INITIAL_KEYS:
             raise invalid(field, f"not an initial value; valid: {', '.join(rule_specs.INITIAL_KEYS)}")
-        values[key] = _parameter_array(tensor, field, n_assets)
+        values[key] = _parameter_array(tensor, field, (n_assets,))
         if not np.all(np.isfinite(values[key])):
             raise invalid(field, f"must be finite, got {values[key].tolist()}")
     base = parameters.base_parameters(spec, values, chunk_period, n_assets, 1)
@@ -199,9 +208,9 @@ def _convert_arrays(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Seque
     checks and human units applied, missing keys from ``defaults`` [n]."""
     spec = rules.get(fp["rule"])
     for key, array in arrays.items():
-        _refuse_rows(~np.isfinite(array).all(axis=1), array, fields[key], "must be finite")
+        _refuse_rows(~np.isfinite(array), array, fields[key], "must be finite")
         bad, problem = _out_of_range(spec, key, array)
-        _refuse_rows(np.any(bad, axis=1), array, fields[key], problem)
+        _refuse_rows(bad, array, fields[key], problem)
     missing = [key for key in spec.required_keys if key not in arrays]
     if missing:
         raise invalid(set_field, f"{spec.name} needs {', '.join(missing)} (no defaults)")
@@ -210,7 +219,7 @@ def _convert_arrays(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Seque
     except ValueError as error:
         raise invalid(set_field, str(error)) from error
     n_sets = next(iter(arrays.values())).shape[0] if arrays else 1
-    return {key: np.broadcast_to(value, (n_sets, n_assets))
+    return {key: np.broadcast_to(value, (n_sets, *spec.value_shape(key, n_assets)))
             for key, value in {**defaults, **engine}.items()}
 
 
@@ -243,14 +252,16 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
     converted = []
     for names, indices in groups.items():
         fields = {key: [f"{field}[{i}].values[{key!r}]" for i in indices] for key in names}
+        spec = rules.get(fp["rule"])
         arrays = {key: _stacked_parameter([sets[i].values[key] for i in indices], fields[key],
-                                          n_assets) for key in sorted(names)}
+                                          spec.value_shape(key, n_assets))
+                  for key in sorted(names)}
         converted.append((indices, _convert_arrays(arrays, fields, f"{field}[{indices[0]}].values",
                                                    fp, n_assets, defaults)))
     keys = sorted(converted[0][1])
     if len(converted) == 1:
         return {key: converted[0][1][key] for key in keys}
-    stacked = {key: np.empty((len(sets), n_assets)) for key in keys}
+    stacked = {key: np.empty((len(sets), *converted[0][1][key].shape[1:])) for key in keys}
     for indices, engine in converted:
         if sorted(engine) != keys:
             raise invalid(f"{field}[{indices[0]}]", "every set must give the same parameters "
@@ -270,21 +281,26 @@ def stacked_parameters(message: types_pb2.StackedParameters, fp: Mapping[str, An
         raise invalid(f"{field}.values", "give at least one parameter")
     _refuse_unknown(list(message.values), fp["rule"],
                     lambda key: f"{field}.values[{key!r}]")
+    spec = rules.get(fp["rule"])
     arrays, n_sets = {}, None
     for key in sorted(message.values):
         name = f"{field}.values[{key!r}]"
+        shape = spec.value_shape(key, n_assets)
         array = from_tensor(message.values[key], name)
         if array.dtype.kind not in "fi":
             raise invalid(name, f"must be a float tensor, got {array.dtype}")
         array = array.astype(np.float64)
         array = array[:, None] if array.ndim == 1 else array
-        if array.ndim != 2 or array.shape[1] not in (1, n_assets) or array.shape[0] < 1:
-            raise invalid(name, f"must have shape [S, {n_assets}], [S, 1] or [S], got "
-                          f"{list(message.values[key].shape)}")
+        if array.ndim != 1 + len(shape) or array.shape[-1] not in (1, n_assets) \
+                or array.shape[1:-1] != shape[:-1] or array.shape[0] < 1:
+            want = ", ".join(map(str, shape[:-1]))
+            want = f"{want}, " if want else ""
+            raise invalid(name, f"must have shape [S, {want}{n_assets}], [S, {want}1] or [S], "
+                          f"got {list(message.values[key].shape)}")
         if n_sets is not None and array.shape[0] != n_sets:
             raise invalid(name, f"has {array.shape[0]} sets, the others {n_sets}")
         n_sets = array.shape[0]
-        arrays[key] = np.broadcast_to(array, (n_sets, n_assets))
+        arrays[key] = np.broadcast_to(array, (n_sets, *shape))
     fields = {key: [f"{field}.values[{key!r}][{s}]" for s in range(n_sets)] for key in arrays}
     if defaults is None:
         defaults = initial_parameters(fp, n_assets)

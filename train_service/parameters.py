@@ -31,8 +31,9 @@ def per_asset(values: Mapping[str, float | list[float]], field: str, n_assets: i
 
 
 def stack(one: Params, n_sets: int, shared: frozenset[str] = frozenset()) -> Params:
-    """One set [n] -> ``n_sets`` copies [S, n]; keys in ``shared`` keep one column [S, 1]."""
-    return {key: np.tile(value[:1] if key in shared else value, (n_sets, 1))
+    """One set ([n] or [rows, n] per key) -> ``n_sets`` copies [S, ...]; keys in ``shared``
+    keep one column ([S, 1] or [S, rows, 1])."""
+    return {key: np.repeat((value[..., :1] if key in shared else value)[None], n_sets, axis=0)
             for key, value in one.items()}
 
 
@@ -60,9 +61,10 @@ def to_stacked(params: Params) -> types_pb2.StackedParameters:
 
 
 def from_proto(message: types_pb2.ParameterSet, field: str) -> Params:
-    """ParameterSet -> one set [n] per key (validation of keys and sizes is the caller's)."""
+    """ParameterSet -> one set per key, shaped as sent (validation of keys and sizes is the
+    caller's)."""
     return {key: np.asarray(from_tensor(tensor, f"{field}.values[{key!r}]"), dtype=np.float64)
-            .reshape(-1) for key, tensor in message.values.items()}
+            for key, tensor in message.values.items()}
 
 
 def initial_values_request(initial: Mapping[str, float | list[float]]) -> dict:

@@ -77,7 +77,9 @@ def _given_set(message: types_pb2.ParameterSet, base: Params, field: str) -> Par
         if value.size not in (1, base[key].size) or not np.all(np.isfinite(value)):
             raise invalid(f"{field}.values[{key!r}]",
                           f"give 1 or {base[key].size} finite values, got {value.size}")
-    return {key: np.broadcast_to(given.get(key, value), value.shape).copy()
+    return {key: np.broadcast_to(np.asarray(given[key]).reshape(-1)[0] if given[key].size == 1
+                                 else np.asarray(given[key]).reshape(value.shape),
+                                 value.shape).copy() if key in given else value.copy()
             for key, value in base.items()}
 
 

@@ -113,11 +113,13 @@ def _fallback(context: Context, key: str, natural: str | None,
 
 
 def _centre(context: Context, key: str, natural: str | None) -> np.ndarray:
-    """Starting value per asset in the sampled units."""
-    size = len(context.start[key])
+    """Starting value per entry (per asset; row-major for a [rows, n] key) in the sampled
+    units."""
+    size = np.size(context.start[key])
     if natural:
-        return parameters.per_asset(context.initial, NATURAL_INITIAL[natural], size)
-    return np.asarray(context.start[key], dtype=np.float64)
+        return np.resize(parameters.per_asset(context.initial, NATURAL_INITIAL[natural],
+                                              np.shape(context.start[key])[-1]), size)
+    return np.asarray(context.start[key], dtype=np.float64).reshape(-1)
 
 
 def searched_keys(context: Context, config: Mapping[str, SearchRange],
@@ -187,7 +189,7 @@ def apply(start: Params, dims: list[Dimension], values: Mapping[str, float]) -> 
     for dim in dims:
         internal = dim.to_internal(values[dim.name])
         if dim.asset is None:
-            params[dim.key][:] = internal
+            params[dim.key][...] = internal
         else:
-            params[dim.key][dim.asset] = internal
+            params[dim.key].reshape(-1)[dim.asset] = internal  # a view: the arrays are new
     return params

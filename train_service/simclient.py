@@ -133,7 +133,7 @@ class SimClient:
             initial_values=initial_values_request(initial))
         answer = self._call(lambda stub: stub.GetInitialParameters, request,
                             "GetInitialParameters")
-        return {key: np.asarray(from_tensor(tensor, key), dtype=np.float64).reshape(-1)
+        return {key: np.asarray(from_tensor(tensor, key), dtype=np.float64)
                 for key, tensor in answer.parameters.values.items()}
 
     def rule(self, name: str, field: str = "fingerprint.rule") -> types_pb2.RuleInfo:

@@ -44,13 +44,15 @@ class OptunaRange:
 class ParamSpec:
     """One engine parameter: default (scalar or per asset), search range in the engine's space,
     transform name (how the engine maps it: ``logit_lamb``, ``log2``, ``squareplus``, or None),
-    description and whether training varies it."""
+    description, whether training varies it, and its rows (a parameter of ``rows`` > 1 is
+    ``[rows, n]`` per set, e.g. one memory per estimator)."""
 
     initial: float | Sequence[float]
     optuna: OptunaRange | None = None
     transform: str | None = None
     description: str = ""
     trainable: bool = True
+    rows: int = 1
 
 
 COMMON_PARAM_SCHEMA: dict[str, ParamSpec] = {
@@ -124,6 +126,11 @@ class RuleSpec:
         """The rule's schema followed by the common entries (when they apply)."""
         return {**self.schema, **(COMMON_PARAM_SCHEMA if self.common_params else {})}
 
+    def value_shape(self, key: str, n_assets: int) -> tuple[int, ...]:
+        """The shape of parameter ``key`` in one set: ``[n]``, or ``[rows, n]``."""
+        spec = self.schema.get(key)
+        return (spec.rows, n_assets) if spec is not None and spec.rows > 1 else (n_assets,)
+
     @property
     def accepted_keys(self) -> frozenset[str]:
         """Every parameter name a parameter set may give for this rule."""
@@ -159,13 +166,15 @@ def no_initial(initial: InitialGetter, chunk_period: int) -> dict[str, np.ndarra
 # --------------------------------------------------------------------------- human units
 
 
-def _per_token(value: Any, name: str, n_assets: int) -> np.ndarray:
-    """A scalar, [1] or [..., n_assets] value -> float64 [..., n_assets]."""
+def _per_token(value: Any, name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """A scalar, [1] or [..., *shape] value (shape: [n] or [rows, n]) -> float64 [..., *shape]."""
     array = np.atleast_1d(np.asarray(value, dtype=np.float64))
     if array.shape == (1,):
-        return np.repeat(array, n_assets)
-    if array.shape[-1] != n_assets:
-        raise ValueError(f"{name}: expected 1 or {n_assets} values, got {array.shape[-1]}")
+        return np.broadcast_to(array, shape).copy()
+    if array.shape[-1] != shape[-1]:
+        raise ValueError(f"{name}: expected 1 or {shape[-1]} values, got {array.shape[-1]}")
+    if len(shape) > 1 and array.shape[-len(shape):] != shape:
+        raise ValueError(f"{name}: expected shape {list(shape)}, got {list(array.shape)}")
     return array
 
 
@@ -192,16 +201,23 @@ def human_to_params(spec: RuleSpec, human: Mapping[str, Any], n_assets: int,
     space; ``amplitude`` A -> ``sp_amplitude = sp^-1(A / memory_days)``; ``weights`` ->
     ``initial_weights_logits = log(w)``; other names pass through unchanged.
     """
-    values = {name: _per_token(value, name, n_assets) for name, value in human.items()}
-    shape = np.broadcast_shapes(*(v.shape for v in values.values())) if values else (n_assets,)
+    shapes = {name: spec.value_shape(name, n_assets) for name in human}
+    values = {name: _per_token(value, name, shapes[name]) for name, value in human.items()}
+    # The set axes (if any) in front of each value's own shape, broadcast, then [n].
+    lead = np.broadcast_shapes(*(v.shape[:v.ndim - len(shapes[k])] for k, v in values.items()))
+    shape = (*lead, n_assets)
     params: dict[str, np.ndarray] = {}
     for name, value in values.items():
         if name == "memory_days":
             if not spec.memory_keys:
                 raise ValueError(f"memory_days: {spec.name} has no memory parameter")
             for key in spec.memory_keys:
-                params[key] = memory_days_to_engine(spec, value, chunk_period) \
+                engine = memory_days_to_engine(spec, value, chunk_period) \
                     if key == spec.memory_key else value
+                rows = spec.value_shape(key, n_assets)[:-1]  # one memory for every row
+                params[key] = np.broadcast_to(engine[..., None, :], (*engine.shape[:-1], *rows,
+                                                                      n_assets)) \
+                    if rows else engine
         elif name == "k_per_day":
             if spec.k_key is None:
                 raise ValueError(f"k_per_day: {spec.name} has no k parameter")

@@ -18,6 +18,7 @@ from quantamm.core import parameters
 from quantamm.core.fingerprint import fill_defaults, sorted_tokens
 from quantamm.core.rules import ParamSpec
 from sim_service.engine import rules, simulation, weights
+from sim_service.engine.config import configure
 from sim_service.engine.rules import min_variance
 
 Params = Mapping[str, Array]
@@ -92,6 +93,9 @@ class Pool:
     def get_param_schema(cls) -> dict[str, ParamSpec]:
         """The pool's schema merged with the common entries."""
         return rules.get(cls.RULE).param_schema
+
+    def __init__(self) -> None:
+        configure()  # an in-process entry point: float64 before the first array
 
     def _own_rule(self, run_fingerprint: Mapping[str, Any]) -> dict[str, Any]:
         """``run_fingerprint`` with this pool's rule: a pool object computes its own rule,

@@ -22,6 +22,7 @@ from quantamm.data import (
     from_price_data,
     load_price_folder,
 )
+from tests.platform import numpy_exp_is_the_references
 
 START_MS = 1_622_505_600_000  # 2021-06-01 00:00 UTC
 END_MS = 1_735_430_400_000  # 2024-12-29 00:00 UTC
@@ -94,8 +95,11 @@ def test_probe_prices_bit_exact(cache_dir: pathlib.Path, probe: dict[str, np.nda
         assert series.unix_ms_at(int(index)) == unix_ms
     ours = series.prices[probe["indices"]]
     np.testing.assert_array_max_ulp(ours, probe["prices"], maxulp=1)
-    # The evaluation order in bundled.bridge_asset reproduces them exactly, not just to 1 ulp.
-    np.testing.assert_array_equal(ours, probe["prices"])
+    if numpy_exp_is_the_references():
+        # The evaluation order in bundled.bridge_asset reproduces them exactly, not just to 1 ulp.
+        np.testing.assert_array_equal(ours, probe["prices"])
+    else:  # the C library's exp rounds about one input in 60 the other way (tests/platform.py)
+        assert np.count_nonzero(ours != probe["prices"]) <= 3
 
 
 def test_probe_sums(cache_dir: pathlib.Path, probe: dict[str, np.ndarray]) -> None:
