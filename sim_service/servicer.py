@@ -57,6 +57,7 @@ def rule_info(rule: str) -> types_pb2.RuleInfo:
             transform=param.transform or "",
             description=param.description,
             trainable=param.trainable,
+            rows=param.rows,
         )
         for name, param in spec.param_schema.items()
     ]

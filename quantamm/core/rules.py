@@ -184,9 +184,11 @@ def k_per_day_to_engine(spec: RuleSpec, k_per_day: np.ndarray) -> np.ndarray:
     return units.from_human(transform, np.asarray(k_per_day, dtype=np.float64))
 
 
-def memory_days_to_engine(spec: RuleSpec, days: np.ndarray, chunk_period: int) -> np.ndarray:
-    """Memory in days -> the value of ``spec.memory_key`` (by its transform)."""
-    transform = spec.schema[spec.memory_key].transform
+def memory_days_to_engine(spec: RuleSpec, days: np.ndarray, chunk_period: int,
+                          key: str | None = None) -> np.ndarray:
+    """Memory in days -> the value of memory key ``key`` (default ``spec.memory_key``), by its
+    transform."""
+    transform = spec.schema[key or spec.memory_key].transform
     return units.from_human(transform, np.asarray(days, dtype=np.float64), chunk_period)
 
 
@@ -212,8 +214,7 @@ def human_to_params(spec: RuleSpec, human: Mapping[str, Any], n_assets: int,
             if not spec.memory_keys:
                 raise ValueError(f"memory_days: {spec.name} has no memory parameter")
             for key in spec.memory_keys:
-                engine = memory_days_to_engine(spec, value, chunk_period) \
-                    if key == spec.memory_key else value
+                engine = memory_days_to_engine(spec, value, chunk_period, key)
                 rows = spec.value_shape(key, n_assets)[:-1]  # one memory for every row
                 params[key] = np.broadcast_to(engine[..., None, :], (*engine.shape[:-1], *rows,
                                                                       n_assets)) \
@@ -237,7 +238,7 @@ def human_to_params(spec: RuleSpec, human: Mapping[str, Any], n_assets: int,
             params[name] = value
     if spec.common_params:  # a Gyroscope with weights fits its geometry to them
         params.setdefault("initial_weights_logits", np.zeros(shape))
-    if "logit_lamb" in params:
+    if "logit_lamb" in params and "logit_delta_lamb" in {*spec.schema, *spec.alternative_keys}:
         params.setdefault("logit_delta_lamb", np.zeros(shape))
     return params
 

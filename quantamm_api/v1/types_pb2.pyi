@@ -138,20 +138,22 @@ class OptunaRange(_message.Message):
     def __init__(self, low: _Optional[float] = ..., high: _Optional[float] = ..., log_scale: _Optional[bool] = ..., scalar: _Optional[bool] = ...) -> None: ...
 
 class ParamSpec(_message.Message):
-    __slots__ = ("name", "initial", "optuna", "transform", "description", "trainable")
+    __slots__ = ("name", "initial", "optuna", "transform", "description", "trainable", "rows")
     NAME_FIELD_NUMBER: _ClassVar[int]
     INITIAL_FIELD_NUMBER: _ClassVar[int]
     OPTUNA_FIELD_NUMBER: _ClassVar[int]
     TRANSFORM_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TRAINABLE_FIELD_NUMBER: _ClassVar[int]
+    ROWS_FIELD_NUMBER: _ClassVar[int]
     name: str
     initial: _containers.RepeatedScalarFieldContainer[float]
     optuna: OptunaRange
     transform: str
     description: str
     trainable: bool
-    def __init__(self, name: _Optional[str] = ..., initial: _Optional[_Iterable[float]] = ..., optuna: _Optional[_Union[OptunaRange, _Mapping]] = ..., transform: _Optional[str] = ..., description: _Optional[str] = ..., trainable: _Optional[bool] = ...) -> None: ...
+    rows: int
+    def __init__(self, name: _Optional[str] = ..., initial: _Optional[_Iterable[float]] = ..., optuna: _Optional[_Union[OptunaRange, _Mapping]] = ..., transform: _Optional[str] = ..., description: _Optional[str] = ..., trainable: _Optional[bool] = ..., rows: _Optional[int] = ...) -> None: ...
 
 class RuleInfo(_message.Message):
     __slots__ = ("name", "description", "params", "dynamic_weights", "outputs_weights", "has_readouts", "pool", "memory_keys", "k_key", "scalar_keys", "alternative_keys", "required_keys", "human_keys", "n_assets")
