@@ -88,6 +88,7 @@ class SimClient:
         self._timeout = timeout_seconds
         self._metadata = bearer_metadata(token)
         self._rules: dict[str, types_pb2.RuleInfo] = {}
+        self._initial_sets: dict[bytes, dict[str, np.ndarray]] = {}
 
     def _call(self, method: Callable[[simulation_pb2_grpc.SimulationServiceStub], Callable],
               request, name: str):
@@ -131,10 +132,14 @@ class SimClient:
         request = simulation_pb2.GetInitialParametersRequest(
             rule=rule, n_assets=n_assets, chunk_period_minutes=chunk_period_minutes,
             initial_values=initial_values_request(initial))
-        answer = self._call(lambda stub: stub.GetInitialParameters, request,
-                            "GetInitialParameters")
-        return {key: np.asarray(from_tensor(tensor, key), dtype=np.float64)
-                for key, tensor in answer.parameters.values.items()}
+        key = request.SerializeToString(deterministic=True)
+        if key not in self._initial_sets:  # cached: a resumed job needs no simulator to start
+            answer = self._call(lambda stub: stub.GetInitialParameters, request,
+                                "GetInitialParameters")
+            self._initial_sets[key] = {
+                name: np.asarray(from_tensor(tensor, name), dtype=np.float64)
+                for name, tensor in answer.parameters.values.items()}
+        return {name: value.copy() for name, value in self._initial_sets[key].items()}
 
     def rule(self, name: str, field: str = "fingerprint.rule") -> types_pb2.RuleInfo:
         """A rule's parameter schema (ListRules, cached after the first answer)."""

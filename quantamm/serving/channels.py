@@ -58,12 +58,21 @@ def bearer_metadata(token: str | None) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {token}"),) if token else ()
 
 
+# Reconnect backoff after a lost connection: gRPC's default grows to 120 s, so a replica that is
+# back would not be tried for minutes; capped here, a call finds it within about a second.
+MAX_RECONNECT_BACKOFF_MS = 1000
+
+
 def channel_options(max_message_mib: int) -> list[tuple[str, object]]:
-    """Message limits both ways, and ``round_robin`` balancing: a target that resolves to several
-    replicas (a headless Service, ``ipv4:host:port,host:port``) spreads its calls over all."""
+    """Message limits both ways, ``round_robin`` balancing (a target that resolves to several
+    replicas, a headless Service or ``ipv4:host:port,host:port``, spreads its calls over all),
+    and a reconnect backoff capped at ``MAX_RECONNECT_BACKOFF_MS``."""
     return [("grpc.max_send_message_length", max_message_mib * MIB),
             ("grpc.max_receive_message_length", max_message_mib * MIB),
-            ("grpc.lb_policy_name", "round_robin")]
+            ("grpc.lb_policy_name", "round_robin"),
+            ("grpc.initial_reconnect_backoff_ms", 100),
+            ("grpc.min_reconnect_backoff_ms", 100),
+            ("grpc.max_reconnect_backoff_ms", MAX_RECONNECT_BACKOFF_MS)]
 
 
 def open_channel(

@@ -21,13 +21,7 @@ from jax import Array, lax
 
 from quantamm.core.rules import POOL_KINDS, RuleSpec
 from sim_service.engine import estimators
-from sim_service.engine.rules.common import (  # noqa: F401  (the rule API)
-    Params,
-    RuleKernel,
-    RuleSettings,
-    capped_lambdas,
-    zero_sum_projection,
-)
+from sim_service.engine.rules.common import Params, RuleKernel, RuleSettings, capped_lambdas
 
 _HELPER_MODULES = frozenset({"common"})
 
