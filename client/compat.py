@@ -22,7 +22,8 @@ from client.sim import SimClient, SimulationResult, minute_inputs
 from client.train import JobUpdate, TrainClient, TrainingJob
 from client.training_settings import method_of
 from quantamm.data import PriceSeries, from_price_data, load_price_folder
-from quantamm.core.fingerprint import FingerprintError, fill_defaults, sorted_tokens
+from quantamm.core.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core.runs import run_call
 
 log = structlog.get_logger(__name__)
 Params = dict[str, np.ndarray]
@@ -138,21 +139,19 @@ def do_run_on_historic_data(
       ``final_reserves``, ``final_weights``, ``unix_values`` [T] ms, ``metrics``,
       ``rule_outputs`` (TFMM rules) and ``readouts`` (momentum family).
     """
-    if lp_supply_df is not None:
-        raise ValueError("lp_supply_df: not supported (the reference's runner never passes it)")
+    call = run_call(run_fingerprint, params, {"fees": fees, "gas_cost": gas_cost,
+                                              "arb_fees": arb_fees},
+                    {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df},
+                    lp_supply_df, do_test_period)
     inputs = minute_inputs(fees_df, gas_cost_df, arb_fees_df, raw_trades)
-    overrides = {"fees": fees, "gas_cost": gas_cost, "arb_fees": arb_fees}
-    fp = fill_defaults({**run_fingerprint, **{k: v for k, v in overrides.items() if v is not None}})
-    if do_test_period and fp["endTestDateString"] is None:
-        raise FingerprintError("endTestDateString", "is required with do_test_period")
-    param_sets = [params] if isinstance(params, Mapping) else list(params)
+    fp = call.fingerprint
     with sim_client(sim_address) as sim:
         dataset = dataset_for(sim, sorted_tokens(fp), price_data, root)
         test_fp = {**fp, "startDateString": fp["endDateString"],
                    "endDateString": fp["endTestDateString"], "endTestDateString": None}
         readouts = next(r.has_readouts for r in sim.list_rules() if r.name == fp["rule"])
         results = []
-        for param_set in param_sets:
+        for param_set in call.parameter_sets:
             result = result_dict(sim, fp, param_set,
                                  sim.simulate(fp, param_set, dataset, inputs=inputs), dataset,
                                  low_data_mode, readouts)
@@ -164,7 +163,7 @@ def do_run_on_historic_data(
                                    low_data_mode, readouts)
                 result = (result, test)
             results.append(result)
-    return results[0] if isinstance(params, Mapping) else results
+    return call.shaped(results)
 
 
 class ProgressPrinter:

@@ -1,2 +1,2 @@
-"""QuantAMM simulation service: the pure-JAX TFMM engine (``sim_service.engine``), price datasets
-(``quantamm.data``) and the gRPC server. Importing the engine switches JAX to float64."""
+"""QuantAMM simulation service: the pure-JAX TFMM engine (``sim_service.engine``; call
+``sim_service.engine.configure()`` before using it directly), datasets and the gRPC server."""

@@ -21,7 +21,8 @@ from quantamm.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
 from sim_service.engine.config import configure
 from sim_service.engine.fee_reserves import DynamicInputs
-from quantamm.core.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core.fingerprint import sorted_tokens
+from quantamm.core.runs import run_call
 from sim_service.engine.windows import MS_PER_MINUTE
 
 log = structlog.get_logger(__name__)
@@ -172,22 +173,22 @@ def do_run_on_historic_data(
       [L, n], ``weights`` [L, n], ``prices`` [L, n], ``final_value``, ``final_reserves``,
       ``rule_outputs`` (TFMM), ``readouts`` (momentum family) and the window description.
     """
-    if lp_supply_df is not None:
-        raise NotImplementedError("lp_supply_df: the reference's runner never passes it either")
+    call = run_call(run_fingerprint, params, {"fees": fees, "gas_cost": gas_cost,
+                                              "arb_fees": arb_fees},
+                    {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df},
+                    lp_supply_df, do_test_period)
     configure()  # float64 before the first array (an in-process entry point)
-    overrides = {"fees": fees, "gas_cost": gas_cost, "arb_fees": arb_fees}
-    fp = fill_defaults({**run_fingerprint, **{k: v for k, v in overrides.items() if v is not None}})
-    tables = {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df}
+    fp = call.fingerprint
     tokens = sorted_tokens(fp)
     data = load_dataset(tokens, price_data, root)
     plan, config = plan_run(data.series, fp, "startDateString", "endDateString")
-    dynamic = minute_inputs(data, plan, config, tables, raw_trades)
+    dynamic = minute_inputs(data, plan, config, call.tables, raw_trades)
     if dynamic is not None:
         config = dataclasses.replace(config, dynamic_inputs=True)
-    if isinstance(params, Mapping) and not params:
+    param_sets = call.parameter_sets
+    if call.single and not param_sets[0]:  # the fingerprint's initial values
         initial = pools.create_pool(fp["rule"]).init_base_parameters(fp, fp, len(tokens))
-        params = {key: value[0] for key, value in initial.items()}
-    param_sets = [params] if isinstance(params, Mapping) else list(params)
+        param_sets = [{key: value[0] for key, value in initial.items()}]
     engine_sets = [_as_engine_params(p, len(tokens)) for p in param_sets]
     results = [run_window(data, plan, config, p, dynamic) for p in engine_sets]
     if verbose:
@@ -196,12 +197,9 @@ def do_run_on_historic_data(
     if low_data_mode:
         results = [_low_data(r) for r in results]
     if do_test_period:
-        if fp["endTestDateString"] is None:
-            raise windows.WindowError("endTestDateString", "is required with do_test_period")
         test_plan, test_config = plan_run(data.series, fp, "endDateString", "endTestDateString")
         tests = [run_window(data, test_plan, test_config, p) for p in engine_sets]
         if low_data_mode:
             tests = [_low_data(r) for r in tests]
-        pairs = list(zip(results, tests, strict=True))
-        return pairs[0] if isinstance(params, Mapping) else pairs
-    return results[0] if isinstance(params, Mapping) else results
+        return call.shaped(list(zip(results, tests, strict=True)))
+    return call.shaped(results)

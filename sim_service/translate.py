@@ -16,9 +16,10 @@ from quantamm.wire import fingerprints
 from quantamm.wire.tensors import from_tensor
 from quantamm.core import parameters
 from quantamm.core import rules as rule_specs
+from quantamm.core import vocabulary
 from sim_service.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
-from sim_service.engine import metrics, pools, rules, simulation, weights, windows
+from sim_service.engine import pools, rules, simulation, windows
 from quantamm.data.errors import DataError
 from quantamm.data.minute_inputs import trade_rows_on_grid, values_on_grid
 from sim_service.compat import dynamic_inputs
@@ -32,8 +33,8 @@ CHECKS: dict[str, Check] = {
     "chunk_period_minutes": (lambda v, n: 1 <= v <= 1440 * 30, "must be 1 .. 43200 minutes"),
     "weight_interpolation_period_minutes": (lambda v, n: v >= 1, "must be >= 1 minute"),
     "weight_interpolation_method": (
-        lambda v, n: v in weights.INTERPOLATION_METHODS,
-        f"must be one of {', '.join(weights.INTERPOLATION_METHODS)}",
+        lambda v, n: v in vocabulary.INTERPOLATION_METHODS,
+        f"must be one of {', '.join(vocabulary.INTERPOLATION_METHODS)}",
     ),
     "maximum_change_per_minute": (lambda v, n: 0 < v <= 1, "must be in (0, 1]"),
     "minimum_weight": (lambda v, n: 0 < v < 1 / n, "must be in (0, 1 / n_assets)"),
@@ -46,7 +47,6 @@ CHECKS: dict[str, Check] = {
     "arb_quality": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
     "noise_trader_ratio": (lambda v, n: v >= 0, "must be >= 0"),
     "protocol_fee_split": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
-    "return_val": (lambda v, n: v in metrics.RETURN_VALS, "unknown metric; see RETURN_VALS"),
     "turnover_penalty": (lambda v, n: v >= 0, "must be >= 0"),
     "price_noise_sigma": (lambda v, n: v >= 0, "must be >= 0"),
 }
@@ -102,6 +102,9 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
         check = CHECKS.get(field)
         if check and not check[0](value, len(tokens)):
             raise invalid(prefix + field, f"{check[1]}, got {value!r}")
+        if field == "return_val" and (problem := vocabulary.choice_problem(
+                value, vocabulary.RETURN_VALS, "return_val")):
+            raise invalid(prefix + field, problem)
         if field in NOT_YET and NOT_YET[field](value):
             raise RequestError(grpc.StatusCode.UNIMPLEMENTED, prefix + field,
                                "non-zero values are not supported by this server version yet")

@@ -8,6 +8,7 @@ import dataclasses
 
 import numpy as np
 
+from quantamm.core.vocabulary import PERIOD_METRICS, RETURN_VALS, choice_problem, period_metric_of
 from quantamm.wire import fingerprints
 from quantamm_api.v1 import training_pb2, types_pb2
 from train_service import parameters, search_space, windows
@@ -94,8 +95,7 @@ def _search_dimensions(fp: types_pb2.RunFingerprint, resolved: Settings,
         raise invalid("settings.optuna.parameter_config", f"{fp.rule} has nothing to search")
     return_val = return_val_of(fp)
     needs_validation = search.overfitting_penalty > 0 or search.early_stopping
-    if needs_validation and settings_module.period_metric_of(return_val) \
-            not in settings_module.PERIOD_METRICS:
+    if needs_validation and period_metric_of(return_val) not in PERIOD_METRICS:
         raise invalid("fingerprint.return_val", f"{return_val} is not reported per period, so it "
                       "has no validation value for the overfitting penalty or early stopping")
     return dims
@@ -108,6 +108,8 @@ def prepare(request: training_pb2.StartJobRequest, sim: SimClient) -> Problem:
     if n_assets < 2 or len(set(fp.tokens)) != n_assets:
         raise invalid("fingerprint.tokens", "name at least two distinct tokens")
     rule = sim.rule(fp.rule)
+    if problem := choice_problem(return_val_of(fp), RETURN_VALS, "return_val"):
+        raise invalid("fingerprint.return_val", problem)
     resolved = settings_module.resolve(request.settings, n_assets)
     layout = windows.layout(fp, resolved.bout_offset_minutes, resolved.val_fraction)
     chunk = int(fingerprints.setting(fp, "chunk_period"))

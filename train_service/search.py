@@ -31,8 +31,9 @@ import optuna
 import sqlalchemy.exc
 from optuna.trial import FrozenTrial, TrialState
 
+from quantamm.core.vocabulary import period_metric_of
 from quantamm_api.v1 import training_pb2
-from train_service import evaluation, parameters, search_space, settings, windows
+from train_service import evaluation, parameters, search_space, windows
 from train_service.errors import SimulationError
 from train_service.hooks import JobHooks, Stopped, TrainingFailed
 from train_service.parameters import Params
@@ -150,7 +151,7 @@ def _evaluate(sim: SimClient, problem: Problem, params: Params, offsets: np.ndar
         if error.code in RETRYABLE:
             raise
         return Outcome(error=str(error))
-    name = settings.period_metric_of(problem.return_val)
+    name = period_metric_of(problem.return_val)
     return Outcome(float(np.mean(per_window)), float(np.min(per_window)),
                    float(np.std(per_window)), periods.get("validation", {}).get(name, math.nan))
 

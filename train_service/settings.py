@@ -14,30 +14,10 @@ import math
 from typing import Any, Callable, Mapping
 
 from quantamm.core import training
+from quantamm.core.vocabulary import OPTIMISERS, SAMPLE_METHODS, SCHEDULES, SELECTION_METRICS
 from quantamm.core.parameters import NOISE_METHODS
 from quantamm_api.v1 import training_pb2
 from train_service.errors import invalid
-
-OPTIMISERS = ("adam", "adamw", "sgd")
-SAMPLE_METHODS = ("uniform", "exponential", "stratified")
-SCHEDULES = ("constant", "cosine", "warmup_cosine", "exponential")
-# Selection / early-stopping metrics: names of the per-period metrics of EvaluatePeriods.
-SELECTION_METRICS = ("sharpe", "daily_log_sharpe", "return", "returns_over_hodl",
-                     "returns_over_uniform_hodl", "calmar", "sterling", "ulcer")
-# Scalar metrics EvaluatePeriods reports for every period.
-PERIOD_METRICS = frozenset({
-    "sharpe", "jax_sharpe", "daily_log_sharpe", "return", "annualised_returns",
-    "returns_over_hodl", "annualised_returns_over_hodl", "returns_over_uniform_hodl",
-    "annualised_returns_over_uniform_hodl", "ulcer", "calmar", "sterling",
-})
-# Objective (return_val) names whose per-period metric has another name.
-_PERIOD_NAME = {"sharpe": "jax_sharpe", "daily_sharpe": "sharpe", "returns": "return"}
-
-
-def period_metric_of(return_val: str) -> str:
-    """The per-period metric that equals the objective ``return_val`` on a slice."""
-    return _PERIOD_NAME.get(return_val, return_val)
-
 
 GRADIENT_DESCENT = training_pb2.TRAINING_METHOD_GRADIENT_DESCENT
 OPTUNA = training_pb2.TRAINING_METHOD_OPTUNA

@@ -12,10 +12,10 @@ import jax.numpy as jnp
 from jax import Array, lax
 
 from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT as DEFAULTS
+from quantamm.core.vocabulary import INTERPOLATION_METHODS
 
 MAX_CHANGE_EPSILON = 1e-10
 # "optimal" is the seeds' name for the reference's "approx_optimal" interpolation.
-INTERPOLATION_METHODS = ("linear", "approx_optimal", "optimal")
 
 
 class WeightSettings(NamedTuple):
