@@ -17,7 +17,7 @@ import numpy as np
 import structlog
 
 from client import embedded
-from client.errors import NotFoundError
+from client.errors import NotFoundError, reports_reference_keys
 from client.sim import SimClient, SimulationResult, minute_inputs
 from client.train import JobUpdate, TrainClient, TrainingJob
 from client.training_settings import method_of
@@ -91,6 +91,7 @@ def result_dict(sim: SimClient, fp: Mapping[str, Any], params: Mapping[str, Any]
     return result
 
 
+@reports_reference_keys
 def do_run_on_historic_data(
     run_fingerprint: Mapping[str, Any],
     params: Mapping[str, Any] | Sequence[Mapping[str, Any]] = {},  # noqa: B006 (reference API)
@@ -218,6 +219,7 @@ def training_metadata(job: TrainingJob, fp: Mapping[str, Any], history: list[dic
     }
 
 
+@reports_reference_keys
 def train_on_historic_data(
     run_fingerprint: Mapping[str, Any],
     root: str | None = None,

@@ -11,11 +11,16 @@ Each typed error is also the builtin exception a caller would catch without know
 
 from __future__ import annotations
 
-from typing import Sequence
+import functools
+from typing import Any, Callable, Sequence, TypeVar
 
 import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
+
+from quantamm.wire.fingerprints import reference_path
+
+T = TypeVar("T")
 
 
 class QuantAMMError(Exception):
@@ -106,3 +111,27 @@ def from_rpc_error(error: grpc.RpcError) -> QuantAMMError:
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
     return _BY_CODE.get(code, QuantAMMError)(code, details or "", violations_of(_status(error)))
+
+
+def in_reference_keys(error: QuantAMMError) -> QuantAMMError:
+    """``error`` with its fields in the reference's key names (``endDateString``, not
+    ``fingerprint.end_time``), for the seeds' functions, whose callers wrote those names. The
+    message text is the server's."""
+    violations = error.violations or ([(error.field, error.details)] if error.field else [])
+    mapped = type(error)(error.code, error.details,
+                         [(reference_path(field), text) for field, text in violations])
+    mapped.__cause__ = error
+    return mapped
+
+
+def reports_reference_keys(function: Callable[..., T]) -> Callable[..., T]:
+    """Decorate a seeds' function: its typed errors name fields as the caller wrote them."""
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        except QuantAMMError as error:
+            raise in_reference_keys(error) from error
+
+    return wrapper

@@ -11,6 +11,7 @@ from typing import Any, Mapping
 
 from google.protobuf import timestamp_pb2
 
+from quantamm.core import training
 from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
 from quantamm_api.v1 import types_pb2
 
@@ -98,3 +99,38 @@ def setting(fp: types_pb2.RunFingerprint, key: str) -> Any:
     (``DEFAULT_RUN_FINGERPRINT``)."""
     field = SETTING_FIELDS[key]
     return getattr(fp, field) if fp.HasField(field) else DEFAULT_RUN_FINGERPRINT[key]
+
+
+def _settings_keys() -> dict[str, str]:
+    """TrainingSettings field path -> the reference's key path (``optimisation_settings...``)."""
+    optimisation, optuna = "optimisation_settings", "optimisation_settings.optuna_settings"
+    paths = {f"settings.gradient_descent.{key}": f"{optimisation}.{key}"
+             for key in training.GRADIENT_KEYS}
+    paths.update({f"settings.{field}": f"{optimisation}.{key}"
+                  for key, field in training.COMMON_KEYS.items()})
+    paths.update({f"settings.optuna.{field}": f"{optuna}.{key}"
+                  for key, field in training.OPTUNA_KEYS.items()})
+    paths.update({f"settings.optuna.{field}": f"{optuna}.early_stopping.{key}"
+                  for key, field in training.OPTUNA_STOPPING_KEYS.items()})
+    paths.update({f"settings.initial_values.{field}": key
+                  for key, field in training.INITIAL_VALUE_FIELDS.items()})
+    paths.update({"settings.bout_offset_minutes": "bout_offset",
+                  "settings.optuna.parameter_config": f"{optuna}.parameter_config",
+                  "settings.method": f"{optimisation}.method"})
+    paths.update({f"fingerprint.{field}": key for field, key in REFERENCE_KEY_OF.items()})
+    return paths
+
+
+_REFERENCE_PATHS = _settings_keys()
+
+
+def reference_path(field: str) -> str:
+    """A request field path in the user's own key names, for calls made with the reference's
+    settings dict: ``fingerprint.end_time`` -> ``endDateString``,
+    ``settings.gradient_descent.base_lr`` -> ``optimisation_settings.base_lr``; the longest
+    known prefix is renamed and the rest kept; unknown paths are returned as they are."""
+    for cut in sorted({len(p) for p in _REFERENCE_PATHS if field.startswith(p)}, reverse=True):
+        rest = field[cut:]
+        if not rest or rest[0] in ".[":
+            return _REFERENCE_PATHS[field[:cut]] + rest
+    return field

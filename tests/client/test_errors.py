@@ -132,3 +132,22 @@ def test_train_client_error_reads_the_field_from_the_details(loopback_services):
         with pytest.raises(NotFoundError) as info:
             train.get("no-such-job")
         assert info.value.violations == [("job_id", "no job 'no-such-job'")]
+
+
+def test_the_seeds_functions_name_fields_as_the_user_wrote_them(loopback_services):
+    """Through do_run_on_historic_data / train_on_historic_data the violation names the
+    reference key (``maximum_change``, ``optimisation_settings.val_fraction``), not the proto
+    path; the server's message text is kept."""
+    from client.compat import do_run_on_historic_data, train_on_historic_data
+
+    with pytest.raises(InvalidArgumentError) as info:
+        do_run_on_historic_data({**S1, "maximum_change": -1.0}, {},
+                                sim_address=loopback_services["sim"])
+    assert info.value.field == "maximum_change"
+    assert info.value.violations == [("maximum_change", "must be in (0, 1], got -1.0")]
+    assert info.value.details == f"{MAX_CHANGE}: must be in (0, 1], got -1.0"
+    with pytest.raises(ValueError) as info:
+        train_on_historic_data({**S1, "optimisation_settings": {"val_fraction": 1.5}},
+                               sim_address=loopback_services["sim"],
+                               train_address=loopback_services["train"])
+    assert info.value.field == "optimisation_settings.val_fraction"
