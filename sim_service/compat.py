@@ -21,8 +21,7 @@ from quantamm.data.minute_inputs import series_on_grid, trades_on_grid
 from sim_service.engine import pools, simulation, windows
 from sim_service.engine.config import configure
 from sim_service.engine.fee_reserves import DynamicInputs
-from quantamm.core.fingerprint import sorted_tokens
-from quantamm.core.runs import run_call
+from quantamm.core.runs import RunSpec, run_call
 from sim_service.engine.windows import MS_PER_MINUTE
 
 log = structlog.get_logger(__name__)
@@ -40,18 +39,18 @@ def load_dataset(tokens: Sequence[str], price_data: Any = None, root: str | None
     return bundled_dataset(tuple(tokens))
 
 
-def plan_run(series: PriceSeries, fp: Mapping[str, Any], start_key: str, end_key: str):
-    """(WindowPlan, SimConfig) of the run from ``fp[start_key]`` to ``fp[end_key]``."""
-    start_ms = windows.parse_date(fp[start_key], start_key)
-    end_ms = windows.parse_date(fp[end_key], end_key)
+def plan_run(series: PriceSeries, spec: RunSpec, start_key: str, end_key: str):
+    """(WindowPlan, SimConfig) of the run between the dates ``start_key`` and ``end_key``."""
+    start_ms = windows.parse_date(spec.date(start_key), start_key)
+    end_ms = windows.parse_date(spec.date(end_key), end_key)
     start_row = windows.row_of(start_ms, series.start_unix_ms, series.n_minutes, start_key)
     end_row = windows.row_of(end_ms, series.start_unix_ms, series.n_minutes, end_key)
-    config = pools.sim_config(fp, len(series.tokens), bout_length=end_row - start_row + 1)
+    config = pools.sim_config(spec, len(series.tokens), bout_length=end_row - start_row + 1)
     plan = windows.plan_window(
-        start_row, end_row, series.n_minutes, fp["max_memory_days"], config.min_price_rows
+        start_row, end_row, series.n_minutes, spec.max_memory_days, config.min_price_rows
     )
     for warning in plan.warnings:
-        log.warning("short_history", start=fp[start_key], detail=warning)
+        log.warning("short_history", start=spec.date(start_key), detail=warning)
     return plan, config
 
 
@@ -178,16 +177,17 @@ def do_run_on_historic_data(
                     {"fees": fees_df, "gas_cost": gas_cost_df, "arb_fees": arb_fees_df},
                     lp_supply_df, do_test_period)
     configure()  # float64 before the first array (an in-process entry point)
-    fp = call.fingerprint
-    tokens = sorted_tokens(fp)
+    spec = RunSpec.from_settings(call.fingerprint)
+    tokens = list(spec.tokens)
     data = load_dataset(tokens, price_data, root)
-    plan, config = plan_run(data.series, fp, "startDateString", "endDateString")
+    plan, config = plan_run(data.series, spec, "startDateString", "endDateString")
     dynamic = minute_inputs(data, plan, config, call.tables, raw_trades)
     if dynamic is not None:
         config = dataclasses.replace(config, dynamic_inputs=True)
     param_sets = call.parameter_sets
     if call.single and not param_sets[0]:  # the fingerprint's initial values
-        initial = pools.create_pool(fp["rule"]).init_base_parameters(fp, fp, len(tokens))
+        initial = pools.create_pool(spec.rule).init_base_parameters(spec.initial_values, spec,
+                                                                    len(tokens))
         param_sets = [{key: value[0] for key, value in initial.items()}]
     engine_sets = [_as_engine_params(p, len(tokens)) for p in param_sets]
     results = [run_window(data, plan, config, p, dynamic) for p in engine_sets]
@@ -197,7 +197,7 @@ def do_run_on_historic_data(
     if low_data_mode:
         results = [_low_data(r) for r in results]
     if do_test_period:
-        test_plan, test_config = plan_run(data.series, fp, "endDateString", "endTestDateString")
+        test_plan, test_config = plan_run(data.series, spec, "endDateString", "endTestDateString")
         tests = [run_window(data, test_plan, test_config, p) for p in engine_sets]
         if low_data_mode:
             tests = [_low_data(r) for r in tests]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import math
 from typing import Any, Callable, Mapping, Sequence
 
 import grpc
@@ -16,7 +15,6 @@ from quantamm.wire import fingerprints
 from quantamm.wire.tensors import from_tensor
 from quantamm.core import parameters
 from quantamm.core import rules as rule_specs
-from quantamm.core import vocabulary
 from sim_service.device import DeviceDataset
 from sim_service.datasets import DatasetRegistry
 from sim_service.engine import pools, rules, simulation, windows
@@ -24,37 +22,12 @@ from quantamm.data.errors import DataError
 from quantamm.data.minute_inputs import trade_rows_on_grid, values_on_grid
 from sim_service.compat import dynamic_inputs
 from sim_service.engine.fee_reserves import DynamicInputs
-from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, fill_defaults
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
+from quantamm.core.runs import CHECKS as run_checks
+from quantamm.core.runs import RunSpec
 from quantamm.wire.errors import RequestError, as_request_error, invalid, not_found
 
 
-Check = tuple[Callable[[Any, int], bool], str]
-CHECKS: dict[str, Check] = {
-    "chunk_period_minutes": (lambda v, n: 1 <= v <= 1440 * 30, "must be 1 .. 43200 minutes"),
-    "weight_interpolation_period_minutes": (lambda v, n: v >= 1, "must be >= 1 minute"),
-    "weight_interpolation_method": (
-        lambda v, n: v in vocabulary.INTERPOLATION_METHODS,
-        f"must be one of {', '.join(vocabulary.INTERPOLATION_METHODS)}",
-    ),
-    "maximum_change_per_minute": (lambda v, n: 0 < v <= 1, "must be in (0, 1]"),
-    "minimum_weight": (lambda v, n: 0 < v < 1 / n, "must be in (0, 1 / n_assets)"),
-    "max_memory_days": (lambda v, n: 0 < v <= 3650, "must be in (0, 3650] days"),
-    "initial_pool_value_usd": (lambda v, n: 0 < v < 1e15, "must be > 0 (and < 1e15)"),
-    "fees": (lambda v, n: 0 <= v < 1, "must be in [0, 1)"),
-    "gas_cost_usd": (lambda v, n: v >= 0, "must be >= 0"),
-    "arb_fees": (lambda v, n: 0 <= v < 1, "must be in [0, 1)"),
-    "arb_frequency_minutes": (lambda v, n: v >= 1, "must be >= 1"),
-    "arb_quality": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
-    "noise_trader_ratio": (lambda v, n: v >= 0, "must be >= 0"),
-    "protocol_fee_split": (lambda v, n: 0 <= v <= 1, "must be in [0, 1]"),
-    "turnover_penalty": (lambda v, n: v >= 0, "must be >= 0"),
-    "price_noise_sigma": (lambda v, n: v >= 0, "must be >= 0"),
-}
-# Settings accepted by the API whose engine paths are not available yet: value -> unsupported.
-NOT_YET: dict[str, Callable[[Any], bool]] = {
-    "turnover_penalty": lambda v: v > 0,
-    "price_noise_sigma": lambda v: v > 0,
-}
 # Engine-space (log, logit, squareplus) parameters: beyond this magnitude they saturate to inf/NaN.
 RAW_PREFIXES = ("log", "logit", "sp_", "raw_")
 MAX_RAW = 1000.0
@@ -70,8 +43,9 @@ def date_to_timestamp(unix_ms: int) -> timestamp_pb2.Timestamp:
     return timestamp_pb2.Timestamp(seconds=unix_ms // 1000)
 
 
-def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
-    """A validated RunFingerprint as the reference's settings dict (defaults filled)."""
+def run_spec_of(fp: types_pb2.RunFingerprint) -> RunSpec:
+    """A validated RunFingerprint as a RunSpec (defaults filled; INVALID_ARGUMENT naming the
+    field otherwise)."""
     prefix = "fingerprint."
     tokens = list(fp.tokens)
     if not tokens or any(not t.strip() for t in tokens):
@@ -83,40 +57,26 @@ def fingerprint_to_reference(fp: types_pb2.RunFingerprint) -> dict[str, Any]:
     if fp.rule not in rules.registry():
         raise not_found(prefix + "rule",
                         f"unknown rule {fp.rule!r}; one of {', '.join(rules.names())}")
-    reference: dict[str, Any] = {"tokens": tokens, "rule": fp.rule}
+    given: dict[str, Any] = {"tokens": tokens, "rule": fp.rule}
     for key, field in fingerprints.DATE_FIELDS.items():
         if fp.HasField(field):
-            reference[key] = timestamp_to_date(getattr(fp, field), prefix + field)
+            given[key] = timestamp_to_date(getattr(fp, field), prefix + field)
         elif field != "end_test_time":
             raise invalid(prefix + field, "required")
     if fp.end_time.ToSeconds() <= fp.start_time.ToSeconds() + 60:
         raise invalid(prefix + "end_time", "must be at least two minutes after start_time")
     if fp.HasField("end_test_time") and fp.end_test_time.ToSeconds() <= fp.end_time.ToSeconds() + 60:
         raise invalid(prefix + "end_test_time", "must be at least two minutes after end_time")
-    for key, field in fingerprints.SETTING_FIELDS.items():
-        if not fp.HasField(field):
-            continue
-        value = getattr(fp, field)
-        if isinstance(value, float) and not math.isfinite(value):
-            raise invalid(prefix + field, f"must be finite, got {value}")
-        check = CHECKS.get(field)
-        if check and not check[0](value, len(tokens)):
-            raise invalid(prefix + field, f"{check[1]}, got {value!r}")
-        if field == "return_val" and (problem := vocabulary.choice_problem(
-                value, vocabulary.RETURN_VALS, "return_val")):
-            raise invalid(prefix + field, problem)
-        if field in NOT_YET and NOT_YET[field](value):
-            raise RequestError(grpc.StatusCode.UNIMPLEMENTED, prefix + field,
-                               "non-zero values are not supported by this server version yet")
-        reference[key] = value
+    given.update({key: getattr(fp, field) for key, field in fingerprints.SETTING_FIELDS.items()
+                  if fp.HasField(field)})
     try:
-        return fill_defaults(reference)
+        return RunSpec.from_settings(given)
     except ValueError as error:
         mapped = as_request_error(error)
         if mapped is None:
             raise
         raise invalid(prefix + fingerprints.PROTO_FIELD_OF.get(mapped.field, mapped.field),
-                      str(error).split(": ", 1)[-1]) from error
+                      mapped.message) from error
 
 
 def _parameter_array(tensor: types_pb2.Tensor, field: str, shape: tuple[int, ...]) -> np.ndarray:
@@ -169,10 +129,10 @@ def _out_of_range(spec: rule_specs.RuleSpec, key: str,
     return np.zeros(values.shape, dtype=bool), ""
 
 
-def initial_parameters(fp: Mapping[str, Any], n_assets: int) -> dict[str, np.ndarray]:
-    """The fingerprint's initial values as engine params [n] per key."""
-    defaults = parameters.base_parameters(rules.get(fp["rule"]), fp, fp["chunk_period"],
-                                          n_assets, 1)
+def initial_parameters(run: RunSpec, n_assets: int) -> dict[str, np.ndarray]:
+    """The run's initial values as engine params [n] per key."""
+    defaults = parameters.base_parameters(rules.get(run.rule), run.initial_values,
+                                          run.chunk_period, n_assets, 1)
     return {key: value[0] for key, value in defaults.items()}
 
 
@@ -188,9 +148,9 @@ def initial_parameter_set(request: simulation_pb2.GetInitialParametersRequest,
         raise invalid("n_assets", f"{spec.name} needs {want} assets, got {n_assets}")
     chunk_period = request.chunk_period_minutes if request.HasField("chunk_period_minutes") \
         else DEFAULT_RUN_FINGERPRINT["chunk_period"]
-    if not CHECKS["chunk_period_minutes"][0](chunk_period, n_assets):
-        raise invalid("chunk_period_minutes",
-                      f"{CHECKS['chunk_period_minutes'][1]}, got {chunk_period}")
+    valid, rule = run_checks["chunk_period"]
+    if not valid(chunk_period, n_assets):
+        raise invalid("chunk_period_minutes", f"{rule}, got {chunk_period}")
     values = {}
     for key, tensor in request.initial_values.items():
         field = f"initial_values[{key!r}]"
@@ -204,12 +164,12 @@ def initial_parameter_set(request: simulation_pb2.GetInitialParametersRequest,
 
 
 def _convert_arrays(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Sequence[str]],
-                    set_field: str, fp: Mapping[str, Any], n_assets: int,
+                    set_field: str, run: RunSpec, n_assets: int,
                     defaults: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """Given parameters [S, n] per name (``fields[name][s]``: the request field of row s;
     ``set_field``: the field of the sets as a whole) -> engine params [S, n] per key, range
     checks and human units applied, missing keys from ``defaults`` [n]."""
-    spec = rules.get(fp["rule"])
+    spec = rules.get(run.rule)
     for key, array in arrays.items():
         _refuse_rows(~np.isfinite(array), array, fields[key], "must be finite")
         bad, problem = _out_of_range(spec, key, array)
@@ -218,7 +178,7 @@ def _convert_arrays(arrays: Mapping[str, np.ndarray], fields: Mapping[str, Seque
     if missing:
         raise invalid(set_field, f"{spec.name} needs {', '.join(missing)} (no defaults)")
     try:
-        engine = rule_specs.human_to_params(spec, arrays, n_assets, fp["chunk_period"])
+        engine = rule_specs.human_to_params(spec, arrays, n_assets, run.chunk_period)
     except ValueError as error:
         raise invalid(set_field, str(error)) from error
     n_sets = next(iter(arrays.values())).shape[0] if arrays else 1
@@ -234,7 +194,7 @@ def _refuse_unknown(names: Sequence[str], rule: str, field_of: Callable[[str], s
                           f"not a parameter of {rule}; valid: {', '.join(sorted(allowed))}")
 
 
-def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str, Any],
+def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], run: RunSpec,
                          n_assets: int, field: str,
                          defaults: Mapping[str, np.ndarray] | None = None,
                          ) -> dict[str, np.ndarray]:
@@ -247,20 +207,20 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
         raise invalid(field, "give at least one parameter set")
     groups: dict[frozenset[str], list[int]] = {}
     for i, parameter_set in enumerate(sets):
-        _refuse_unknown(list(parameter_set.values), fp["rule"],
+        _refuse_unknown(list(parameter_set.values), run.rule,
                         lambda key, i=i: f"{field}[{i}].values[{key!r}]")
         groups.setdefault(frozenset(parameter_set.values), []).append(i)
     if defaults is None:
-        defaults = initial_parameters(fp, n_assets)
+        defaults = initial_parameters(run, n_assets)
     converted = []
     for names, indices in groups.items():
         fields = {key: [f"{field}[{i}].values[{key!r}]" for i in indices] for key in names}
-        spec = rules.get(fp["rule"])
+        spec = rules.get(run.rule)
         arrays = {key: _stacked_parameter([sets[i].values[key] for i in indices], fields[key],
                                           spec.value_shape(key, n_assets))
                   for key in sorted(names)}
         converted.append((indices, _convert_arrays(arrays, fields, f"{field}[{indices[0]}].values",
-                                                   fp, n_assets, defaults)))
+                                                   run, n_assets, defaults)))
     keys = sorted(converted[0][1])
     if len(converted) == 1:
         return {key: converted[0][1][key] for key in keys}
@@ -274,7 +234,7 @@ def stack_parameter_sets(sets: Sequence[types_pb2.ParameterSet], fp: Mapping[str
     return stacked
 
 
-def stacked_parameters(message: types_pb2.StackedParameters, fp: Mapping[str, Any],
+def stacked_parameters(message: types_pb2.StackedParameters, run: RunSpec,
                        n_assets: int, field: str,
                        defaults: Mapping[str, np.ndarray] | None = None,
                        ) -> dict[str, np.ndarray]:
@@ -282,9 +242,9 @@ def stacked_parameters(message: types_pb2.StackedParameters, fp: Mapping[str, An
     (sorted keys), checked and converted as ``stack_parameter_sets``."""
     if not message.values:
         raise invalid(f"{field}.values", "give at least one parameter")
-    _refuse_unknown(list(message.values), fp["rule"],
+    _refuse_unknown(list(message.values), run.rule,
                     lambda key: f"{field}.values[{key!r}]")
-    spec = rules.get(fp["rule"])
+    spec = rules.get(run.rule)
     arrays, n_sets = {}, None
     for key in sorted(message.values):
         name = f"{field}.values[{key!r}]"
@@ -306,8 +266,8 @@ def stacked_parameters(message: types_pb2.StackedParameters, fp: Mapping[str, An
         arrays[key] = np.broadcast_to(array, (n_sets, *shape))
     fields = {key: [f"{field}.values[{key!r}][{s}]" for s in range(n_sets)] for key in arrays}
     if defaults is None:
-        defaults = initial_parameters(fp, n_assets)
-    engine = _convert_arrays(arrays, fields, f"{field}.values", fp, n_assets, defaults)
+        defaults = initial_parameters(run, n_assets)
+    engine = _convert_arrays(arrays, fields, f"{field}.values", run, n_assets, defaults)
     return {key: engine[key] for key in sorted(engine)}
 
 
@@ -324,7 +284,7 @@ def request_set_count(request: Any) -> int:
 class Run:
     """A resolved request: settings, token order, device prices of the slice, window plan."""
 
-    fingerprint: dict[str, Any]
+    spec: RunSpec
     tokens: list[str]
     data: DeviceDataset
     plan: windows.WindowPlan
@@ -340,13 +300,13 @@ class Run:
 
     @functools.cached_property
     def initial_parameters(self) -> dict[str, np.ndarray]:
-        """The fingerprint's initial values, engine params [n] per key (computed once a run)."""
-        return initial_parameters(self.fingerprint, len(self.tokens))
+        """The run's initial values, engine params [n] per key (computed once a run)."""
+        return initial_parameters(self.spec, len(self.tokens))
 
     def parameter_sets(self, sets: Sequence[types_pb2.ParameterSet],
                        field: str) -> dict[str, np.ndarray]:
         """``stack_parameter_sets`` for this run's fingerprint and tokens."""
-        return stack_parameter_sets(sets, self.fingerprint, len(self.tokens), field,
+        return stack_parameter_sets(sets, self.spec, len(self.tokens), field,
                                     self.initial_parameters)
 
     def request_sets(self, request: Any) -> dict[str, np.ndarray]:
@@ -356,7 +316,7 @@ class Run:
             if len(request.parameter_sets):
                 raise invalid("stacked_parameters", "give parameter_sets or stacked_parameters, "
                               "not both")
-            return stacked_parameters(request.stacked_parameters, self.fingerprint,
+            return stacked_parameters(request.stacked_parameters, self.spec,
                                       len(self.tokens), "stacked_parameters",
                                       self.initial_parameters)
         return self.parameter_sets(request.parameter_sets, "parameter_sets")
@@ -370,34 +330,39 @@ def resolve_run(
     window_minutes: int | None = None,
 ) -> Run:
     """Validate the fingerprint, select the dataset's tokens, and plan the slice from the start
-    to ``fp[end_key]``; windows of ``window_minutes`` (default: the whole span) are checked to
-    have the rule's last chunk inside the data."""
-    fp = fingerprint_to_reference(fp_proto)
-    if end_key == "endTestDateString" and fp["endTestDateString"] is None:
+    to the date ``end_key``; windows of ``window_minutes`` (default: the whole span) are checked
+    to have the rule's last chunk inside the data."""
+    spec = run_spec_of(fp_proto)
+    if end_key == "endTestDateString" and spec.end_test is None:
         end_key = "endDateString"
-    tokens = sorted(fp["tokens"])
+    tokens = list(spec.tokens)
     data = registry.select(dataset or "default", tokens)
     series = data.series
     try:
-        start_row = windows.row_of(windows.parse_date(fp["startDateString"], "start_time"),
+        start_row = windows.row_of(windows.parse_date(spec.start, "start_time"),
                                    series.start_unix_ms, series.n_minutes, "start_time")
         end_field = fingerprints.PROTO_FIELD_OF[end_key]
-        end_row = windows.row_of(windows.parse_date(fp[end_key], end_field),
+        end_row = windows.row_of(windows.parse_date(spec.date(end_key), end_field),
                                  series.start_unix_ms, series.n_minutes, end_field)
         span = end_row - start_row + 1
         if window_minutes is not None and window_minutes > span - 1:
             raise invalid("window_length_minutes",
                           f"{window_minutes} minutes is longer than the fingerprint's period "
                           f"({span - 1} minutes)")
-        config = pools.sim_config(fp, len(tokens), bout_length=(window_minutes or span - 1) + 1)
-        plan = windows.plan_window(start_row, end_row, series.n_minutes, fp["max_memory_days"],
+        config = pools.sim_config(spec, len(tokens), bout_length=(window_minutes or span - 1) + 1)
+        plan = windows.plan_window(start_row, end_row, series.n_minutes, spec.max_memory_days,
                                    config.min_price_rows)
     except windows.WindowError as error:
         field = fingerprints.PROTO_FIELD_OF.get(error.field, error.field)
         raise invalid("fingerprint." + field, str(error).split(": ", 1)[-1]) from error
+    except NotImplementedError as error:
+        key, _, message = str(error).partition(": ")
+        raise RequestError(grpc.StatusCode.UNIMPLEMENTED,
+                           "fingerprint." + fingerprints.PROTO_FIELD_OF.get(key, key),
+                           message) from error
     except ValueError as error:
         raise invalid("fingerprint", str(error)) from error
-    return Run(fp, tokens, data, plan, config)
+    return Run(spec, tokens, data, plan, config)
 
 
 # proto MinuteInputs field -> DynamicInputs field

@@ -15,7 +15,7 @@ import jax.numpy as jnp
 from jax import Array
 
 from quantamm.core import parameters
-from quantamm.core.fingerprint import fill_defaults, sorted_tokens
+from quantamm.core.runs import RunSpec
 from quantamm.core.rules import ParamSpec
 from sim_service.engine import rules, simulation, weights
 from sim_service.engine.config import configure
@@ -24,58 +24,64 @@ from sim_service.engine.rules import min_variance
 Params = Mapping[str, Array]
 
 
+# Settings the engine does not implement yet: refused when not zero, never ignored.
+NOT_IMPLEMENTED = ("turnover_penalty", "price_noise_sigma")
+
+
+def run_spec(run_fingerprint: Mapping[str, Any] | RunSpec) -> RunSpec:
+    """A RunSpec of a (possibly partial) reference fingerprint; a spec as it is."""
+    if isinstance(run_fingerprint, RunSpec):
+        return run_fingerprint
+    return RunSpec.from_settings({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
+
+
 def sim_config(
-    run_fingerprint: Mapping[str, Any], n_assets: int, bout_length: int | None = None
+    run_fingerprint: Mapping[str, Any] | RunSpec, n_assets: int, bout_length: int | None = None
 ) -> simulation.SimConfig:
-    """SimConfig of a (possibly partial) fingerprint; ``bout_length`` defaults to its key."""
-    fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
-    bout_length = bout_length or run_fingerprint.get("bout_length")
+    """SimConfig of a run spec or a (possibly partial) fingerprint; ``bout_length`` defaults to
+    the fingerprint's key. NotImplementedError names a setting the engine does not implement."""
+    spec = run_spec(run_fingerprint)
+    if bout_length is None and isinstance(run_fingerprint, Mapping):
+        bout_length = run_fingerprint.get("bout_length")
     if bout_length is None:
         raise ValueError("run_fingerprint needs 'bout_length' (window timestamps) here")
+    for key in NOT_IMPLEMENTED:
+        if getattr(spec, key) != 0:
+            raise NotImplementedError(f"{key}: non-zero values are not supported yet")
     return simulation.SimConfig(
-        rule=fp["rule"],
+        rule=spec.rule,
         n_assets=n_assets,
         bout_length=int(bout_length),
-        chunk_period=int(fp["chunk_period"]),
-        weight_interpolation_period=int(fp["weight_interpolation_period"]),
-        weight_interpolation_method=fp["weight_interpolation_method"],
-        maximum_change=float(fp["maximum_change"]),
-        minimum_weight=fp["minimum_weight"],
-        max_memory_days=float(fp["max_memory_days"]),
-        use_alt_lamb=bool(fp["use_alt_lamb"]),
-        use_pre_exp_scaling=bool(fp["use_pre_exp_scaling"]),
-        ste_max_change=bool(fp["ste_max_change"]),
-        ste_min_max_weight=bool(fp["ste_min_max_weight"]),
-        initial_pool_value=float(fp["initial_pool_value"]),
-        arb_frequency=int(fp["arb_frequency"]),
-        do_arb=bool(fp["do_arb"]),
-        return_val=fp["return_val"],
-        use_fused_reserves=bool(fp["use_fused_reserves"]),
-        weight_rule_causal=bool(fp["weight_rule_causal"]),
-        fees=float(fp["fees"]),
-        gas_cost=float(fp["gas_cost"]),
-        arb_fees=float(fp["arb_fees"]),
-        noise_trader_ratio=float(fp["noise_trader_ratio"]),
-        protocol_fee_split=float(fp["protocol_fee_split"]),
-        arb_quality=float(fp["arb_quality"]),
-        numeraire_first=numeraire_is_first(fp),
+        chunk_period=int(spec.chunk_period),
+        weight_interpolation_period=int(spec.weight_interpolation_period),
+        weight_interpolation_method=spec.weight_interpolation_method,
+        maximum_change=float(spec.maximum_change),
+        minimum_weight=spec.minimum_weight,
+        max_memory_days=float(spec.max_memory_days),
+        use_alt_lamb=bool(spec.use_alt_lamb),
+        use_pre_exp_scaling=bool(spec.use_pre_exp_scaling),
+        ste_max_change=bool(spec.ste_max_change),
+        ste_min_max_weight=bool(spec.ste_min_max_weight),
+        initial_pool_value=float(spec.initial_pool_value),
+        arb_frequency=int(spec.arb_frequency),
+        do_arb=bool(spec.do_arb),
+        return_val=spec.return_val,
+        use_fused_reserves=bool(spec.use_fused_reserves),
+        weight_rule_causal=bool(spec.weight_rule_causal),
+        fees=float(spec.fees),
+        gas_cost=float(spec.gas_cost),
+        arb_fees=float(spec.arb_fees),
+        noise_trader_ratio=float(spec.noise_trader_ratio),
+        protocol_fee_split=float(spec.protocol_fee_split),
+        arb_quality=float(spec.arb_quality),
+        numeraire_first=spec.numeraire is not None and spec.numeraire == spec.tokens[0],
     )
 
 
-def numeraire_is_first(fp: Mapping[str, Any]) -> bool:
-    """Whether the Gyroscope numeraire (default: the last sorted token) is the first token."""
-    tokens = sorted_tokens(fp)
-    return fp["numeraire"] is not None and fp["numeraire"] in tokens and fp["numeraire"] == tokens[0]
-
-
-def _rule_settings(run_fingerprint: Mapping[str, Any]) -> rules.RuleSettings:
-    fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
-    return rules.RuleSettings(
-        int(fp["chunk_period"]),
-        float(fp["max_memory_days"]),
-        bool(fp["use_alt_lamb"]),
-        bool(fp["use_pre_exp_scaling"]),
-    )
+def _rule_settings(run_fingerprint: Mapping[str, Any] | RunSpec) -> rules.RuleSettings:
+    spec = run_spec(run_fingerprint)
+    return rules.RuleSettings(int(spec.chunk_period), float(spec.max_memory_days),
+                              bool(spec.use_alt_lamb), bool(spec.use_pre_exp_scaling))
 
 
 class Pool:
@@ -111,9 +117,10 @@ class Pool:
         noise: str = "gaussian",
     ) -> dict[str, Array]:
         """Initial parameter sets [n_parameter_sets, n] per key, sets 1.. perturbed."""
-        fp = fill_defaults({k: v for k, v in run_fingerprint.items() if k != "bout_length"})
+        spec = run_spec(run_fingerprint)
         params = parameters.init_base_parameters(
-            rules.get(self.RULE), initial_values_dict, fp, n_assets, n_parameter_sets, noise
+            rules.get(self.RULE), initial_values_dict, {"chunk_period": spec.chunk_period},
+            n_assets, n_parameter_sets, noise
         )
         return {key: jnp.asarray(value) for key, value in params.items()}
 

@@ -12,10 +12,11 @@ import pytest
 from client.training_settings import given_parameter_config, to_training_settings
 from quantamm.core import training
 from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, fill_defaults
+from quantamm.core.runs import RunSpec
 from quantamm.wire import fingerprints
 from quantamm_api.v1 import training_pb2
 from sim_service.engine import pools, rules, simulation
-from sim_service.translate import fingerprint_to_reference
+from sim_service.translate import run_spec_of
 from train_service import search_space
 from train_service.parameters import per_asset
 from train_service.settings import resolve
@@ -34,7 +35,8 @@ GUIDE = {**MINIMAL, "optimisation_settings": {"optuna_settings": {
 
 def test_the_simulator_fills_a_minimal_fingerprint_as_the_client_does():
     proto = fingerprints.to_proto(MINIMAL)
-    assert fingerprint_to_reference(proto) == fill_defaults(MINIMAL)
+    assert run_spec_of(proto) == RunSpec.from_settings(MINIMAL) == \
+        RunSpec.from_settings(fill_defaults(MINIMAL))
 
 
 def test_the_engine_config_defaults_are_the_fingerprint_defaults():

@@ -8,20 +8,18 @@ import pytest
 
 from quantamm.core import parameters
 from quantamm.core.fingerprint import fill_defaults
+from quantamm.core.runs import RunSpec
 from quantamm.core.rules import human_to_params
 from quantamm.wire.errors import RequestError
 from quantamm.wire.tensors import to_tensor
 from quantamm_api.v1 import types_pb2
 from sim_service.engine import rules as engine_rules
 from sim_service.translate import stack_parameter_sets, stacked_parameters
+from tests.service.conftest import parameter_set
 
 FP = fill_defaults({"rule": "mean_reversion_channel", "tokens": ["BTC", "ETH", "USDC"],
                     "chunk_period": 60, "initial_memory_length": 7.0})
-
-
-def parameter_set(values: dict) -> types_pb2.ParameterSet:
-    return types_pb2.ParameterSet(values={k: to_tensor(np.asarray(v, dtype=np.float64))
-                                          for k, v in values.items()})
+RUN = RunSpec.from_settings(FP)
 
 
 def one_by_one(sets: list[dict]) -> dict[str, np.ndarray]:
@@ -40,7 +38,7 @@ def test_sets_converted_together_equal_sets_converted_alone():
              "weights": [1.0, 1.0, 2.0]},
             {"sp_k": [0.5, -0.5, 0.0]},                      # a second name group
             {"memory_days": [9.0], "k_per_day": [5.0], "amplitude": 1.0, "weights": [1, 2, 3]}]
-    stacked = stack_parameter_sets([parameter_set(s) for s in sets], FP, 3, "parameter_sets")
+    stacked = stack_parameter_sets([parameter_set(s) for s in sets], RUN, 3, "parameter_sets")
     expected = one_by_one(sets)
     assert sorted(stacked) == sorted(expected)
     for key, value in expected.items():
@@ -64,7 +62,7 @@ def test_a_bad_value_is_refused_naming_its_set(bad_set, field, problem):
         bad_set = {**good, **bad_set}
     sets = [parameter_set(good), parameter_set(good), parameter_set(bad_set)]
     with pytest.raises(RequestError) as raised:
-        stack_parameter_sets(sets, FP, 3, "parameter_sets")
+        stack_parameter_sets(sets, RUN, 3, "parameter_sets")
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.field == field and problem in str(raised.value)
 
@@ -77,12 +75,12 @@ def stacked(values: dict) -> types_pb2.StackedParameters:
 def test_stacked_tensors_equal_the_same_sets_given_one_by_one():
     sets = [{"memory_days": [3.0, 4.0, 5.0], "k_per_day": [20.0, 20.0, 20.0], "sp_width": [0.1]},
             {"memory_days": [30.0, 30.0, 30.0], "k_per_day": [1.0, 2.0, 3.0], "sp_width": [0.2]}]
-    one_each = stack_parameter_sets([parameter_set(s) for s in sets], FP, 3, "parameter_sets")
+    one_each = stack_parameter_sets([parameter_set(s) for s in sets], RUN, 3, "parameter_sets")
     together = stacked_parameters(stacked({
         "memory_days": [[3.0, 4.0, 5.0], [30.0, 30.0, 30.0]],
         "k_per_day": [[20.0, 20.0, 20.0], [1.0, 2.0, 3.0]],
         "sp_width": [[0.1], [0.2]],  # [S, 1]: one value for every asset
-    }), FP, 3, "stacked_parameters")
+    }), RUN, 3, "stacked_parameters")
     assert sorted(together) == sorted(one_each)
     for key in one_each:
         np.testing.assert_array_equal(together[key], one_each[key], err_msg=key)
@@ -99,6 +97,6 @@ def test_stacked_tensors_equal_the_same_sets_given_one_by_one():
 ])
 def test_a_bad_stacked_tensor_is_refused_naming_it(values, field, problem):
     with pytest.raises(RequestError) as raised:
-        stacked_parameters(stacked(values), FP, 3, "stacked_parameters")
+        stacked_parameters(stacked(values), RUN, 3, "stacked_parameters")
     assert raised.value.code == grpc.StatusCode.INVALID_ARGUMENT
     assert raised.value.field == field and problem in str(raised.value)
