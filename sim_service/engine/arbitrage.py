@@ -1,12 +1,14 @@
 """Arbitrage of a G3M pool with fees: one half-step's trade, its gate and its side effects.
 
-docs/simulation.md §6.4-§6.6 and §6.10. Shapes: reserves, weights, prices [n] (token units, fractions, quote
+docs/simulation.md §6.4-§6.6 and §6.10. Shapes: reserves, weights, prices [n] (token units,
+fractions, quote
 currency per token); ``gamma`` = 1 - swap fee (scalar: a Python float or a traced value). A trade
 is the pool's reserve change [n] (positive = paid into the pool). ``S = n (n - 1)`` pair
 signatures, ``P = n (n - 1) / 2`` token pairs.
 
 Bit-level agreement with the reference depends on the floating-point operation order of the
-pair trade (docs/simulation.md §6.5, numerical note): element-wise powers ``x ** w`` followed by products taken
+pair trade (docs/simulation.md §6.5, numerical note): element-wise powers ``x ** w`` followed by
+products taken
 left to right, ``gamma^-1`` as a power, and divisions by broadcast quantities as multiplications
 by their reciprocal (what XLA makes of the reference's code). Products and sums that the
 reference takes over entries that are exactly 1 or 0 are taken over the other entries only,
@@ -270,7 +272,8 @@ def protocol_fee(trade: Array, gamma: Array | float, split: float) -> Array:
 
 def g3m_swap(reserves: Array, weights: Array, trade: Array, gamma: Array | float) -> Array:
     """Reserve change [n] of an exact-in swap ``trade`` = (token in, token out, amount in) [3]
-    (docs/simulation.md §6.10): +amount on the in token, -amount out on the out token; amount 0 -> no change."""
+    (docs/simulation.md §6.10): +amount on the in token, -amount out on the out token; amount 0 ->
+    no change."""
     token_in, token_out = trade[0].astype(jnp.int32), trade[1].astype(jnp.int32)
     amount = trade[2]
     exponent = weights[token_in] / weights[token_out]

@@ -45,7 +45,8 @@ class CowSettings(NamedTuple):
 
     @property
     def uses_fee_path(self) -> bool:
-        """Whether the with-fees path runs (docs/simulation.md §6.2): any of fees, gas_cost, arb_fees > 0."""
+        """Whether the with-fees path runs (docs/simulation.md §6.2): any of fees, gas_cost,
+        arb_fees > 0."""
         return self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
 
 

@@ -1,4 +1,5 @@
-"""Reserves of G3M/TFMM pools with fees: the per-minute arbitrage scans (docs/simulation.md §6.4, §6.7, §6.11).
+"""Reserves of G3M/TFMM pools with fees: the per-minute arbitrage scans (docs/simulation.md §6.4,
+§6.7, §6.11).
 
 Each minute t the pool is arbitraged at the price ``p_t``: TFMM pools in two half-steps (first at
 the previous minute's weights, then at the current weights), balancer pools in one. Shapes:
@@ -37,7 +38,8 @@ class FeeSettings(NamedTuple):
 
 
 class DynamicInputs(NamedTuple):
-    """Per-minute inputs of docs/simulation.md §6.7, each [L] (or a scalar); None -> the scalar setting.
+    """Per-minute inputs of docs/simulation.md §6.7, each [L] (or a scalar); None -> the scalar
+    setting.
 
     trades [L, 3]: (token-in index, token-out index, amount in), amount 0 = no trade; None -> no
     trades. do_arb [L] bool: None -> always. lp_supply [L]: None -> constant (TFMM only).
@@ -62,7 +64,8 @@ class Costs(NamedTuple):
 
 
 def static_costs(settings: FeeSettings) -> Costs:
-    """Scalar costs of the fixed-settings path; noise income uses gamma' (docs/simulation.md §6.4 step 2)."""
+    """Scalar costs of the fixed-settings path; noise income uses gamma' (docs/simulation.md §6.4
+    step 2)."""
     gamma = 1.0 - settings.fees
     noise_gamma = 1.0 - (1.0 - gamma) * (1.0 - settings.protocol_fee_split)
     return Costs(gamma, settings.gas_cost, settings.arb_fees, noise_gamma)
@@ -74,7 +77,8 @@ def per_minute(value: Array | float | None, default: float | bool, length: int) 
 
 
 def dynamic_costs(dynamic: DynamicInputs, settings: FeeSettings, length: int) -> Costs:
-    """Per-minute costs [L] of the dynamic path; noise income uses gamma_t itself (docs/simulation.md §6.7)."""
+    """Per-minute costs [L] of the dynamic path; noise income uses gamma_t itself
+    (docs/simulation.md §6.7)."""
     gamma = 1.0 - per_minute(dynamic.fees, settings.fees, length)
     return Costs(
         gamma,
@@ -96,7 +100,8 @@ class Stage(NamedTuple):
 def candidate_trade(
     reserves: Array, weights: Array, prices: Array, gamma, fee_free, stage: Stage
 ) -> Array:
-    """docs/simulation.md §6.4 step 1: the zero-fee move where ``fee_free`` (gamma == 1; a Python bool decides
+    """docs/simulation.md §6.4 step 1: the zero-fee move where ``fee_free`` (gamma == 1; a Python
+    bool decides
     at trace time), else the optimal pair trade."""
     log_form = stage.log_form
     if fee_free is True:
@@ -117,7 +122,8 @@ def execute(
     settings: FeeSettings,
     fees_due: Array | None,
 ) -> tuple[Array, Array | None]:
-    """docs/simulation.md §6.4 steps 2-5 for a candidate ``trade``: (reserves [n], fees due [n] or None).
+    """docs/simulation.md §6.4 steps 2-5 for a candidate ``trade``: (reserves [n], fees due [n] or
+    None).
 
     The protocol fee of an executed trade leaves the pool at once when ``fees_due`` is None,
     else it is added to ``fees_due``.
@@ -149,7 +155,8 @@ def half_step(
     stage: Stage,
     fees_due: Array | None = None,
 ) -> tuple[Array, Array | None]:
-    """One arbitrage opportunity (docs/simulation.md §6.4 steps 1-5): (reserves [n], fees due; see execute)."""
+    """One arbitrage opportunity (docs/simulation.md §6.4 steps 1-5): (reserves [n], fees due; see
+    execute)."""
     trade = candidate_trade(reserves, weights, prices, costs.gamma, fee_free, stage)
     return execute(reserves, trade, prices, costs, settings, fees_due)
 
@@ -167,7 +174,8 @@ def tfmm_fee_reserves(
     dynamic: DynamicInputs | None = None,
     lazy: bool = True,
 ) -> Array:
-    """Reserves [L, n] of a TFMM pool with fees, weights and prices [L, n] (docs/simulation.md §6.4 / §6.7).
+    """Reserves [L, n] of a TFMM pool with fees, weights and prices [L, n] (docs/simulation.md §6.4
+    / §6.7).
 
     Fixed settings: each protocol fee leaves the pool right after its half-step. Dynamic inputs:
     the minute's protocol fees leave together at its end, and a provided trade (6.10) sits
@@ -224,7 +232,8 @@ def balancer_fee_reserves(
 ) -> Array:
     """Reserves [L, n] of a balancer pool with fees: constant weights [n], prices [L, n].
 
-    One price-stage half-step per minute, no noise traders, no protocol fee (docs/simulation.md §6.11); the
+    One price-stage half-step per minute, no noise traders, no protocol fee (docs/simulation.md
+    §6.11); the
     dynamic variant adds the minute's trade (6.10) after the arbitrage.
     """
     plain = settings._replace(noise_trader_ratio=0.0, protocol_fee_split=0.0)

@@ -163,7 +163,8 @@ def gyroscope_reserves(
 ) -> Array:
     """Reserves [L, 2] of an E-CLP at prices [L, 2] (numeraire second) from R_0 [2].
 
-    Path (docs/simulation.md §6.2): ``dynamic`` given -> per minute the fee step at gamma_t (gamma_t = 1 is the
+    Path (docs/simulation.md §6.2): ``dynamic`` given -> per minute the fee step at gamma_t
+    (gamma_t = 1 is the
     gated fee-free move), then the minute's trade (rejected if a reserve turns negative);
     else fees, gas or arb fees > 0 -> ``fee_step``; else ``zero_fee_step``. Every minute,
     including the first, is arbitraged.
@@ -192,7 +193,8 @@ def _gyroscope_dynamic(
     settings: GyroSettings,
     dynamic: DynamicInputs,
 ) -> Array:
-    """docs/simulation.md §6.7 for the E-CLP; ``do_arb`` [L] (an extension: the reference has no such switch
+    """docs/simulation.md §6.7 for the E-CLP; ``do_arb`` [L] (an extension: the reference has no
+    such switch
     here) gates each minute's arbitrage, not its trade."""
     if dynamic.lp_supply is not None:
         raise ValueError("Gyroscope pools take no LP supply series")
@@ -224,7 +226,8 @@ def gyroscope_pool_reserves(
 ) -> Array:
     """Reserves [L, 2] in sorted token order of an E-CLP worth ``pool_value`` at prices[0].
 
-    ``numeraire_first``: the numeraire (docs/simulation.md §1.1) is the first sorted token, so prices (and trade
+    ``numeraire_first``: the numeraire (docs/simulation.md §1.1) is the first sorted token, so
+    prices (and trade
     indices) are swapped for the computation and the reserves swapped back. **Quirk**
     (reference): the static with-fees path computes on the *unswapped* prices and only flips the
     result. ``target_weights`` [2] (softmax of ``initial_weights_logits``): (lam, phi) are fitted

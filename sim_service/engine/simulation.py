@@ -130,13 +130,15 @@ class SimConfig:
 
     @property
     def uses_fee_path(self) -> bool:
-        """Whether reserves come from the sequential arbitrage scan (docs/simulation.md §6.2) rather than the
+        """Whether reserves come from the sequential arbitrage scan (docs/simulation.md §6.2)
+        rather than the
         zero-fee closed form."""
         return self.dynamic_inputs or self.fees > 0 or self.gas_cost > 0 or self.arb_fees > 0
 
     @property
     def uses_fused_objective(self) -> bool:
-        """Whether the objective is computed from daily boundary values only (docs/simulation.md §6.16)."""
+        """Whether the objective is computed from daily boundary values only (docs/simulation.md
+        §6.16)."""
         return (
             not self.uses_fee_path
             and self.use_fused_reserves
@@ -425,7 +427,8 @@ def window_block_prices(prices, log_prices, start_indices: Array, config: SimCon
 def block_boundary_values(params: Params, raw_outputs: Array, start_index: Array,
                           prices: reserves.BlockPrices, config: SimConfig) -> Array:
     """Daily boundary values [D + 1] of a delta-rule window with linear interpolation, from
-    block-level arrays only (docs/simulation.md §6.16; equal to ``values[::1440]`` of the full path)."""
+    block-level arrays only (docs/simulation.md §6.16; equal to ``values[::1440]`` of the full
+    path)."""
     n_blocks, ramp = _block_shape(config)
     window_outputs = weights.window_raw_outputs(
         raw_outputs, start_index, config.bout_length, config.chunk_period
@@ -446,7 +449,8 @@ def block_boundary_values(params: Params, raw_outputs: Array, start_index: Array
 def window_objective(
     params: Params, prices: Array, start_index: Array, config: SimConfig, log_prices=None
 ):
-    """The configured ``return_val`` of one window (fused daily path where docs/simulation.md §6.16 allows)."""
+    """The configured ``return_val`` of one window (fused daily path where docs/simulation.md §6.16
+    allows)."""
     if config.uses_block_objective:
         start = jnp.reshape(start_index, (1,))
         return batch_objective(params, prices, start, config, log_prices)[0]
