@@ -1,6 +1,8 @@
 """``sim_service.engine.configure``: importing the engine changes no JAX setting; configuring
 turns on float64 and the XLA CPU option (idempotently, keeping the user's flags); the server's
-entry point configures before it builds anything. Each check runs in a fresh interpreter."""
+entry point configures before it builds anything; each of these checks runs in a fresh
+interpreter. Then, in this process, the XLA option is merged into the user's flags
+(``with_cpu_defaults``), and the compilation cache is reused by a restarted process."""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import textwrap
 
 import pytest
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+from sim_service.engine.config import with_cpu_defaults
+
+REPO = ROOT = pathlib.Path(__file__).resolve().parents[2]
 OPTION = "xla_cpu_small_while_loop_byte_threshold=100000000"
 
 
@@ -82,3 +86,44 @@ def test_the_simulation_server_configures_the_engine():
         server.stop(0)
         assert jax.config.jax_enable_x64
     """)
+
+
+def test_xla_option_is_added_without_losing_user_flags():
+    assert with_cpu_defaults("") == (
+        "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=100000000")
+    merged = with_cpu_defaults("--xla_dump_to=/x --xla_backend_extra_options=a=1")
+    assert merged == ("--xla_dump_to=/x --xla_backend_extra_options="
+                      "a=1,xla_cpu_small_while_loop_byte_threshold=100000000")
+    mine = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=5"
+    assert with_cpu_defaults(mine) == mine
+    assert "xla_cpu_small_while_loop_byte_threshold" in os.environ["XLA_FLAGS"]
+
+
+CACHE_PROBE = textwrap.dedent("""
+    import logging, sys
+    import jax, jax.numpy as jnp
+    from sim_service.engine.config import configure, enable_compilation_cache
+    from sim_service.engine import simulation
+    configure()
+    enable_compilation_cache(sys.argv[1])
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("jax._src.compiler").setLevel(logging.DEBUG)
+    prices = jnp.exp(jnp.cumsum(jnp.full((6 * 1440, 2), 1e-4), axis=0))
+    config = simulation.SimConfig("momentum", 2, 2 * 1440 + 1)
+    params = {"logit_lamb": jnp.zeros((1, 2)), "log_k": jnp.ones((1, 2)),
+              "initial_weights_logits": jnp.zeros((1, 2))}
+    jax.block_until_ready(simulation.value_and_grad_sets(params, prices,
+                                                         jnp.asarray([3 * 1440]), config))
+""")
+
+
+def test_compilation_cache_is_reused_by_a_restarted_process(tmp_path):
+    def run() -> str:
+        return subprocess.run([sys.executable, "-c", CACHE_PROBE, str(tmp_path)], cwd=ROOT,
+                              capture_output=True, text=True, check=True).stderr
+
+    first = run()
+    assert any((tmp_path / "jax").iterdir())
+    assert "cache hit" not in first.lower()
+    assert "persistent compilation cache hit" in run().lower()

@@ -135,7 +135,7 @@ def test_s3_hours_restarted_from_reference_reserves_agree_bit_for_bit(s3_inputs)
 
 
 def test_with_fees_scan_amplifies_one_ulp_beyond_the_vector_tolerance(s3_inputs):
-    """Why S3 is not in tests/unit/test_engine_vectors.py: since validity (b) is decided by the
+    """Why S3 is not in tests/engine/test_vectors.py: since validity (b) is decided by the
     last bit, one ulp anywhere changes later decisions, and they add up. One ulp more ETH in
     the initial reserves moves S3's value after 10 days by 1.2e-5 relative (after the 181
     days: 1.1e-4), far beyond the vectors' 1e-6; reproducing S3 to 1e-6 needs every operation

@@ -1,7 +1,6 @@
 """Pools (sim_service.engine.pools): the momentum pool's parameter schema and initial sets."""
 
 import numpy as np
-import pytest
 
 from quantamm.core import rules as schema
 from sim_service.engine import pools

@@ -11,7 +11,7 @@ from sim_service.engine import simulation
 from sim_service.compat import do_run_on_historic_data
 
 # S3 (fees 0.3%) stays out: its per-minute decisions hinge on the last bit of each operation,
-# and one ulp anywhere moves its final value by ~1e-4 (tests/unit/test_fee_reserves.py, the S3
+# and one ulp anywhere moves its final value by ~1e-4 (tests/engine/test_fee_reserves.py, the S3
 # tests: bit-exact hours, restarts from the reference's reserves, the amplification).
 FEE_SCENARIOS: list[str] = []
 ZERO_FEE_SCENARIOS = [

@@ -1,16 +1,19 @@
 """Gradient-descent jobs against both real servers on loopback: improvement, reproducibility,
-early stopping, the settings surface, watching, cancelling and refused requests."""
+early stopping, the settings surface, watching, cancelling and refused requests; and the loop's
+replacement of non-finite sets."""
 
 import time
 
 import grpc
+import jax
 import numpy as np
 import pytest
 
 from quantamm_api.v1 import training_pb2
 from quantamm.wire.tensors import from_tensor, to_tensor
 from tests.train.conftest import comparable, gradient_request, optuna_request, run_job, wait_done
-from train_service import evaluation, parameters, windows
+from train_service import evaluation, gradient, parameters, windows
+from train_service.optimiser import Optimiser
 from train_service.problem import prepare
 from train_service.simclient import SimClient
 
@@ -166,3 +169,26 @@ def test_given_starting_sets_are_used_as_they_are(stub):
     params = result_params(run_job(stub, request).result)
     assert np.allclose(params["logit_lamb"], 1.0) or np.allclose(params["logit_lamb"], 2.0)
     np.testing.assert_allclose(params["log_k"], 2.0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- the loop's pieces
+
+
+def test_non_finite_sets_are_replaced_from_the_bank_with_fresh_optimiser_state(sim_address):
+    sim = SimClient([sim_address])
+    problem = prepare(gradient_request(), sim)
+    optimiser = Optimiser(problem.settings.gradient)
+    loop = gradient._fresh(problem, optimiser)
+    trainable = gradient._trainable(problem, loop.params)
+    updated, loop.opt_state = optimiser.step(
+        trainable, {k: np.ones_like(v) for k, v in trainable.items()}, np.ones(2), loop.opt_state)
+    loop.params.update(updated)
+    loop.params["log_k"][1, 0] = np.nan
+    kept = loop.params["logit_lamb"][0].copy()
+    gradient._replace_non_finite(loop, problem, optimiser)
+    entry = gradient.bank_entry(problem, 0)
+    np.testing.assert_array_equal(loop.params["log_k"][1], entry["log_k"][1])
+    np.testing.assert_array_equal(loop.params["logit_lamb"][0], kept)
+    assert loop.nan_events == 1
+    counts = [leaf for leaf in jax.tree_util.tree_leaves(loop.opt_state) if leaf.dtype == np.int32]
+    assert all(int(c[0]) == 1 and int(c[1]) == 0 for c in counts)
