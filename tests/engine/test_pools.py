@@ -30,3 +30,42 @@ def test_init_base_parameters_shapes_defaults_and_noise():
     draws = np.random.RandomState(0).standard_normal((3, 3))
     np.testing.assert_allclose(params["log_k"][1:], 4.321928094887363 + draws)
     assert np.all(np.asarray(params["logit_delta_lamb"][1:]) != 0)
+
+
+def _walk(n_minutes: int, n_assets: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return 100 * np.exp(np.cumsum(rng.normal(0, 1e-3, (n_minutes, n_assets)), axis=0))
+
+
+def test_a_pool_object_computes_its_own_rule_whatever_the_fingerprint_names():
+    """MomentumPool computes momentum weights with no ``rule`` in the fingerprint (whose default
+    is the mean-reversion channel) and with another rule named; so does every pool class."""
+    prices = _walk(40 * 1440, 3)
+    fp = {"chunk_period": 1440, "bout_length": 10 * 1440, "max_memory_days": 5}
+    for cls in (pools.MomentumPool, pools.PowerChannelPool, pools.MinVariancePool,
+                pools.BalancerPool, pools.DifferenceMomentumPool):
+        pool = cls()
+        initial = pool.init_base_parameters({}, fp, 3)
+        params = {key: value[0] for key, value in initial.items()}
+        named = pool.calculate_weights(params, {**fp, "rule": cls.RULE}, prices, 20 * 1440)
+        unnamed = pool.calculate_weights(params, fp, prices, 20 * 1440)
+        other = pool.calculate_weights(params, {**fp, "rule": "hodl"}, prices, 20 * 1440)
+        np.testing.assert_array_equal(unnamed, named, err_msg=cls.__name__)
+        np.testing.assert_array_equal(other, named, err_msg=cls.__name__)
+        if cls is not pools.BalancerPool:
+            assert np.ptp(np.asarray(named)[:, 0]) > 0, cls.__name__  # a rule moved them
+    outputs = pools.MomentumPool().calculate_rule_outputs(params_of("momentum"), {
+        "chunk_period": 1440, "rule": "mean_reversion_channel"}, prices)
+    np.testing.assert_array_equal(outputs, pools.MomentumPool().calculate_rule_outputs(
+        params_of("momentum"), {"chunk_period": 1440}, prices))
+
+
+def params_of(rule: str) -> dict:
+    initial = pools.create_pool(rule).init_base_parameters({}, {"chunk_period": 1440}, 3)
+    return {key: value[0] for key, value in initial.items()}
+
+
+def test_a_registered_rule_without_a_named_class_gets_a_pool_of_its_kind():
+    pool = pools.create_pool("triple_threat_mean_reversion_channel")
+    assert isinstance(pool, pools.TFMMPool) and pool.RULE == "triple_threat_mean_reversion_channel"
+    assert "logit_lamb_for_ewma" in pool.get_param_schema()
