@@ -33,7 +33,11 @@ def sorted_last_wins(times: np.ndarray, values: np.ndarray) -> tuple[np.ndarray,
     """Sort rows by time (stable) and keep the last row of each repeated time.
 
     ``times`` int64 [k], ``values`` [k, ...]; returns strictly increasing times and their rows.
+    Already strictly increasing times (the usual case) are returned as they are, with no sort
+    or copy: linear time.
     """
+    if times.size < 2 or bool(np.all(times[1:] > times[:-1])):
+        return times, values
     order = np.argsort(times, kind="stable")
     times, values = times[order], values[order]
     keep = np.append(times[1:] != times[:-1], True)

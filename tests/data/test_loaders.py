@@ -18,6 +18,7 @@ from quantamm.data import (
     from_price_data,
     load_price_folder,
 )
+from quantamm.data import loaders
 from tests.data.conftest import HOUR, MINUTE, T0, small_series
 
 
@@ -163,3 +164,18 @@ def test_from_price_data_array() -> None:
     with pytest.raises(DataError) as info:
         from_price_data(prices, ["BTC"], start_unix_ms=T0)
     assert info.value.field == "prices"
+
+
+def test_sorted_unique_times_are_handed_over_without_a_sort_or_a_copy():
+    times = np.arange(5, dtype=np.int64) * 60_000
+    values = np.arange(10.0).reshape(5, 2)
+    kept_times, kept_values = loaders.sorted_last_wins(times, values)
+    assert kept_times is times and kept_values is values
+
+
+def test_unsorted_or_repeated_times_are_sorted_and_the_last_row_wins():
+    times = np.array([120_000, 0, 60_000, 0], dtype=np.int64)
+    values = np.array([[3.0], [1.0], [2.0], [1.5]])
+    kept_times, kept_values = loaders.sorted_last_wins(times, values)
+    np.testing.assert_array_equal(kept_times, [0, 60_000, 120_000])
+    np.testing.assert_array_equal(kept_values[:, 0], [1.5, 2.0, 3.0])
