@@ -6,7 +6,9 @@ sent only the status text (``"field: message"``) still gets its field parsed fro
 
 Each typed error is also the builtin exception a caller would catch without knowing this module:
 ``InvalidArgumentError`` is a ``ValueError``, ``NotFoundError`` a ``LookupError``,
-``DeadlineExceededError`` a ``TimeoutError`` and ``UnavailableError`` a ``ConnectionError``.
+``DeadlineExceededError`` a ``TimeoutError`` and ``UnavailableError`` a ``ConnectionError``;
+``UnknownReturnValError`` (INVALID_ARGUMENT naming ``return_val``) is also a
+``NotImplementedError``, as the reference raises there.
 """
 
 from __future__ import annotations
@@ -51,6 +53,11 @@ class QuantAMMError(Exception):
 
 class InvalidArgumentError(QuantAMMError, ValueError):
     """The request was refused as malformed (INVALID_ARGUMENT)."""
+
+
+class UnknownReturnValError(InvalidArgumentError, NotImplementedError):
+    """INVALID_ARGUMENT for a ``return_val`` that names no metric; also a NotImplementedError,
+    what the reference raises there (the message lists the valid names)."""
 
 
 class NotFoundError(QuantAMMError, LookupError):
@@ -110,7 +117,16 @@ def from_rpc_error(error: grpc.RpcError) -> QuantAMMError:
     """The typed error for a failed call."""
     code = error.code() if hasattr(error, "code") else grpc.StatusCode.UNKNOWN
     details = error.details() if hasattr(error, "details") else str(error)
-    return _BY_CODE.get(code, QuantAMMError)(code, details or "", violations_of(_status(error)))
+    typed = _BY_CODE.get(code, QuantAMMError)(code, details or "", violations_of(_status(error)))
+    return _refined(typed)
+
+
+def _refined(error: QuantAMMError) -> QuantAMMError:
+    """``error`` as its more specific type where there is one (UnknownReturnValError)."""
+    if (type(error) is InvalidArgumentError
+            and error.field.rsplit(".", 1)[-1] == "return_val"):
+        return UnknownReturnValError(error.code, error.details, error.violations)
+    return error
 
 
 def in_reference_keys(error: QuantAMMError) -> QuantAMMError:

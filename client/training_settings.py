@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+import structlog
+
 from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, FingerprintError
 from quantamm.core.training import (
     COMMON_KEYS,
@@ -20,6 +22,7 @@ from quantamm.core.training import (
     OPTUNA_KEYS,
     OPTUNA_STOPPING_KEYS,
 )
+from quantamm.wire.fingerprints import set_field, wrong_type
 from quantamm_api.v1 import training_pb2
 
 METHODS = {
@@ -28,6 +31,33 @@ METHODS = {
 }
 # Keys read apart from the tables above.
 HANDLED = frozenset({"method", "optuna_settings"})
+# Keys the reference accepts that change nothing in its gradient descent (nor here): any value is
+# accepted, and a non-default one logged with what it means.
+NO_EFFECT = {
+    "n_cycles": "legacy: unused by the reference's training (walk-forward analysis takes its "
+                "own n_cycles argument); no effect here",
+    "max_mc_version": "highest Monte-Carlo price version, read only when training_data_kind is "
+                      "'mc' (not supported here); no effect with historic data",
+}
+log = structlog.get_logger(__name__)
+OPTUNA_PATH = "optimisation_settings.optuna_settings"
+
+
+def _whole(value: Any) -> Any:
+    """A whole number given as a float (``10080.0``) as an int, as ``int()`` took it before;
+    anything else as it is (a wrong type is then refused naming the key)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _message(message_type: type[Any], values: Mapping[str, tuple[str, Any]]) -> Any:
+    """``message_type`` with each ``field`` set to ``value`` of ``values[field] = (key,
+    value)``; a value of the wrong type is a FingerprintError naming the user's ``key``."""
+    message = message_type()
+    for field, (key, value) in values.items():
+        set_field(message, field, value, key)
+    return message
 CONFIG_PATH = "optimisation_settings.optuna_settings.parameter_config"
 
 
@@ -59,12 +89,14 @@ def _optuna(settings: Mapping[str, Any],
     handled = {*OPTUNA_KEYS, "early_stopping", "parameter_config", "storage", "method",
                "output_dir"}
     _check_unsupported(settings, defaults, handled, "optimisation_settings.optuna_settings")
-    message = training_pb2.OptunaSettings(
-        **{field: settings[key] for key, field in OPTUNA_KEYS.items() if settings[key] is not None},
-        **{field: settings["early_stopping"][key] for key, field in OPTUNA_STOPPING_KEYS.items()},
-    )
+    message = _message(training_pb2.OptunaSettings, {
+        **{field: (f"{OPTUNA_PATH}.{key}", settings[key])
+           for key, field in OPTUNA_KEYS.items() if settings[key] is not None},
+        **{field: (f"{OPTUNA_PATH}.early_stopping.{key}", settings["early_stopping"][key])
+           for key, field in OPTUNA_STOPPING_KEYS.items()},
+    })
     if settings["storage"].get("url"):
-        message.storage_url = settings["storage"]["url"]
+        set_field(message, "storage_url", settings["storage"]["url"], f"{OPTUNA_PATH}.storage.url")
     # The entries the user wrote, exactly as written (equal to a default or not): the service
     # applies the default parameter_config to every parameter the user did not configure.
     for name, entry in given_config.items():
@@ -75,19 +107,25 @@ def _optuna(settings: Mapping[str, Any],
         if unknown:
             raise FingerprintError(f"{CONFIG_PATH}.{name}.{unknown[0]}",
                                    "unknown key; valid: low, high, log_scale, scalar")
-        message.parameter_config[name].CopyFrom(training_pb2.ParameterRange(
-            **{k: v for k, v in entry.items() if v is not None}))
+        message.parameter_config[name].CopyFrom(_message(training_pb2.ParameterRange, {
+            k: (f"{CONFIG_PATH}.{name}.{k}", v) for k, v in entry.items() if v is not None}))
     return message
 
 
 def _initial_values(fp: Mapping[str, Any]) -> training_pb2.InitialValues:
-    logits = fp["initial_weights_logits"]
-    return training_pb2.InitialValues(
-        **{field: float(fp[key]) for key, field in INITIAL_VALUE_FIELDS.items()
-           if field != "weights_logits"},
-        weights_logits=[float(v) for v in (logits if isinstance(logits, (list, tuple))
-                                           else [logits])],
-    )
+    message = training_pb2.InitialValues()
+    fields = message.DESCRIPTOR.fields_by_name
+    for key, field in INITIAL_VALUE_FIELDS.items():
+        value = fp[key]
+        try:
+            if field == "weights_logits":
+                values = value if isinstance(value, (list, tuple)) else [value]
+                message.weights_logits.extend(float(v) for v in values)
+            else:
+                setattr(message, field, float(value))
+        except (TypeError, ValueError) as error:
+            raise wrong_type(key, fields[field], value) from error
+    return message
 
 
 def given_parameter_config(run_fingerprint: Mapping[str, Any]) -> Mapping[str, Any]:
@@ -107,17 +145,23 @@ def to_training_settings(
     fingerprint), sent as written."""
     settings = fp["optimisation_settings"]
     defaults = DEFAULT_RUN_FINGERPRINT["optimisation_settings"]
-    _check_unsupported(settings, defaults, {*GRADIENT_KEYS, *COMMON_KEYS, *HANDLED},
+    _check_unsupported(settings, defaults, {*GRADIENT_KEYS, *COMMON_KEYS, *HANDLED, *NO_EFFECT},
                        "optimisation_settings")
-    message = training_pb2.TrainingSettings(
-        method=METHODS[method_of(fp)],
-        gradient_descent=training_pb2.GradientDescentSettings(
-            **{key: settings[key] for key in GRADIENT_KEYS if settings.get(key) is not None}),
-        optuna=_optuna(settings["optuna_settings"], given_config or {}),
-        bout_offset_minutes=int(fp["bout_offset"]),
-        initial_values=_initial_values(fp),
-        **{field: settings[key] for key, field in COMMON_KEYS.items()},
-    )
+    for key, effect in NO_EFFECT.items():
+        if settings.get(key) != defaults[key]:
+            log.info("setting accepted without effect", key=f"optimisation_settings.{key}",
+                     value=settings.get(key), effect=effect)
+    message = _message(training_pb2.TrainingSettings, {
+        "bout_offset_minutes": ("bout_offset", _whole(fp["bout_offset"])),
+        **{field: (f"optimisation_settings.{key}", settings[key])
+           for key, field in COMMON_KEYS.items()},
+    })
+    message.method = METHODS[method_of(fp)]
+    message.gradient_descent.CopyFrom(_message(training_pb2.GradientDescentSettings, {
+        key: (f"optimisation_settings.{key}", settings[key])
+        for key in GRADIENT_KEYS if settings.get(key) is not None}))
+    message.optuna.CopyFrom(_optuna(settings["optuna_settings"], given_config or {}))
+    message.initial_values.CopyFrom(_initial_values(fp))
     if report_every is not None:
-        message.report_every = int(report_every)
+        set_field(message, "report_every", _whole(report_every), "iterations_per_print")
     return message

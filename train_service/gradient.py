@@ -124,7 +124,8 @@ def _step(loop: Loop, problem: Problem, sim: SimClient, optimiser: Optimiser) ->
     """Iteration ``loop.iteration``: update, NaN repair, evaluation (when due)."""
     settings, gradient = problem.settings, problem.settings.gradient
     offsets = windows.training_offsets(settings.seed, loop.iteration, gradient.batch_size,
-                                       settings.bout_offset_minutes, gradient.sample_method)
+                                       settings.bout_offset_minutes, gradient.sample_method,
+                                       gradient.window_sampler)
     per_window, gradients = evaluation.objectives(sim, problem, loop.params, offsets, True)
     objectives = per_window.mean(axis=1)
     updated, loop.opt_state = optimiser.step(

@@ -62,6 +62,7 @@ GRADIENT_FIELDS: dict[str, Field] = {
     "clip_norm": Field(_positive, "must be > 0"),
     "force_scalar": Field(),
     "eval_every": Field(_at_least(1), "must be >= 1"),
+    "window_sampler": _one_of(training.WINDOW_SAMPLERS),
 }
 OPTUNA_FIELDS: dict[str, Field] = {
     "n_trials": Field(_at_least(1), "must be >= 1"),
@@ -123,6 +124,7 @@ class GradientSettings:
     clip_norm: float
     force_scalar: bool
     eval_every: int
+    window_sampler: str
 
 
 @dataclasses.dataclass(frozen=True)

@@ -6,13 +6,22 @@ All positions are minutes after the fingerprint's ``start_time``; ``end_time`` a
 - train ``[0, t_eff)``, validation ``[t_eff, t_train)``, test ``[t_train, t_train + t_test)``;
 - a gradient step simulates ``batch_size`` independent windows ``[s, s + window)`` with
   ``0 <= s < bout_offset``, so no training window touches validation or test minutes.
+
+Window starts come from a sampler (``GradientDescentSettings.window_sampler``): ``reference``
+(default) draws what the reference draws, from a JAX threefry key chain started at ``seed`` and
+split once per iteration (``reference_legacy``: the same with the non-partitionable split);
+``numpy`` draws from a NumPy generator keyed by (seed, iteration). All are pure functions of
+(seed, iteration), so a resumed job draws the windows an uninterrupted one would.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 from quantamm.wire import fingerprints
@@ -90,14 +99,28 @@ def layout(fp: types_pb2.RunFingerprint, bout_offset: int, val_fraction: float) 
 
 
 def training_offsets(seed: int, iteration: int, batch_size: int, bout_offset: int,
-                     method: str) -> np.ndarray:
+                     method: str, sampler: str = "reference") -> np.ndarray:
     """[batch_size] int64 distinct window starts in [0, bout_offset) for one iteration.
 
-    Drawn from a generator keyed by (seed, iteration) alone, so a resumed run draws the same
-    windows as an uninterrupted one. ``uniform``: without replacement; ``exponential``: without
-    replacement, probability proportional to exp(5 i / bout_offset); ``stratified``: one uniform
-    start in each of ``batch_size`` equal segments.
+    A function of its arguments alone (a resumed run draws the windows of an uninterrupted one).
+    ``uniform``: without replacement; ``exponential``: without replacement, probability
+    proportional to exp(5 i / bout_offset); ``stratified``: one uniform start in each of
+    ``batch_size`` equal segments. ``sampler``: ``reference`` (the reference's draws: JAX threefry,
+    partitionable split, the default of current JAX releases), ``reference_legacy`` (the same
+    with the older non-partitionable split, which the reference's own test suite pins) or
+    ``numpy``.
     """
+    if sampler in _PARTITIONABLE:
+        return _reference_offsets(seed, iteration, batch_size, bout_offset, method,
+                                  _PARTITIONABLE[sampler])
+    if sampler != "numpy":
+        raise ValueError(f"unknown window sampler {sampler!r}")
+    return _numpy_offsets(seed, iteration, batch_size, bout_offset, method)
+
+
+def _numpy_offsets(seed: int, iteration: int, batch_size: int, bout_offset: int,
+                   method: str) -> np.ndarray:
+    """The ``numpy`` sampler: a generator keyed by (seed, iteration)."""
     rng = np.random.default_rng([seed, iteration])
     if method == "stratified":
         edges = np.linspace(0, bout_offset, batch_size + 1).astype(np.int64)
@@ -107,6 +130,66 @@ def training_offsets(seed: int, iteration: int, batch_size: int, bout_offset: in
         weights = np.exp(EXPONENTIAL_RATE * np.arange(bout_offset) / bout_offset)
         weights /= weights.sum()
     return rng.choice(bout_offset, size=batch_size, replace=False, p=weights).astype(np.int64)
+
+
+# window_sampler -> jax_threefry_partitionable of its draws.
+_PARTITIONABLE = {"reference": True, "reference_legacy": False}
+
+
+class _KeyChain:
+    """The reference's key sequence: ``key = jax.random.key(seed)``, then per iteration
+    ``key, subkey = split(key)``; iteration i draws with the i-th subkey. ``subkey`` is a pure
+    function of (seed, iteration, partitionable); the last key reached per (seed, partitionable)
+    is remembered only so that consecutive iterations cost one split each."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._reached: dict[tuple[int, bool], tuple[int, jax.Array]] = {}  # -> (i, key before i)
+
+    def subkey(self, seed: int, iteration: int, partitionable: bool) -> jax.Array:
+        """The subkey of ``iteration``; call inside the sampler's config context."""
+        with self._lock:
+            done, key = self._reached.get((seed, partitionable), (0, None))
+            if key is None or done > iteration:
+                done, key = 0, jax.random.key(seed)
+            if iteration > done:
+                key = _advance(key, iteration - done)
+            key, subkey = jax.random.split(key)
+            self._reached[(seed, partitionable)] = (iteration + 1, key)
+            if len(self._reached) > 64:  # many seeds (tests, searches): keep the newest
+                self._reached.pop(next(iter(self._reached)))
+            return subkey
+
+
+@jax.jit
+def _advance(key: jax.Array, n: jax.Array) -> jax.Array:
+    """``key`` after ``n`` iterations' splits (the partitionable flag is part of jit's cache
+    key, so each setting gets its own compilation)."""
+    return jax.lax.fori_loop(0, n, lambda _, k: jax.random.split(k)[0], key)
+
+
+_CHAIN = _KeyChain()
+
+
+def _reference_offsets(seed: int, iteration: int, batch_size: int, bout_offset: int,
+                       method: str, partitionable: bool) -> np.ndarray:
+    """The reference's draws for one iteration (its training loop runs with float64 enabled,
+    which the exponential and stratified draws depend on)."""
+    with jax.threefry_partitionable(partitionable), jax.enable_x64(True):
+        subkey = _CHAIN.subkey(seed, iteration, partitionable)
+        if method == "stratified":
+            edges = jnp.linspace(0, bout_offset, batch_size + 1).astype(jnp.int64)
+            sizes = jnp.maximum(edges[1:] - edges[:-1], 1)
+            starts = edges[:-1] + jax.random.randint(subkey, (batch_size,), 0, sizes,
+                                                     dtype=jnp.int64)
+        else:
+            weights = None
+            if method == "exponential":
+                weights = jnp.exp(EXPONENTIAL_RATE * jnp.arange(bout_offset) / bout_offset)
+                weights = weights / jnp.sum(weights)
+            starts = jax.random.choice(subkey, bout_offset, shape=(batch_size,), replace=False,
+                                       p=weights)
+        return np.asarray(starts, dtype=np.int64)
 
 
 def evaluation_offsets(seed: int, bout_offset: int) -> np.ndarray:

@@ -12,6 +12,10 @@ import copy
 import difflib
 from typing import Any, Mapping
 
+import structlog
+
+log = structlog.get_logger(__name__)
+
 DEFAULT_RUN_FINGERPRINT: dict[str, Any] = {
     "arb_fees": 0.0,
     "arb_frequency": 1,
@@ -186,11 +190,27 @@ DEFAULT_RUN_FINGERPRINT: dict[str, Any] = {
     "weight_rule_causal": False,
 }
 
+# The reference's internal top-level keys: its runners set them (its own tests pass them to pool
+# methods). Accepted so such a dict runs unchanged; none has an effect on a run here (the window
+# comes from the dates, the data kind from optimisation_settings.training_data_kind), and each
+# one given is logged. The pool API (sim_service.engine.pools) reads bout_length itself.
+INTERNAL_KEYS: dict[str, str] = {
+    "bout_length": "the window length is set from the dates here (the reference's runners "
+                   "overwrite it too); the pool API reads it",
+    "run_type": "internal to the reference's forward pass; no effect here",
+    "all_sig_variations": "internal to the reference's forward pass; no effect here",
+    "training_data_kind": "the top-level copy the reference's forward pass reads; set "
+                          "optimisation_settings.training_data_kind instead; no effect here",
+}
+
 # Keys the reference accepts in a fingerprint although they have no default.
 OPTIONAL_KEYS: dict[tuple[str, ...], frozenset[str]] = {
-    (): frozenset({"evaluation_starts", "test_fraction", "alphabetic", "n_assets"}),
-    # eval_every is ours: train/validation metrics every k gradient steps (the reference: 1).
-    ("optimisation_settings",): frozenset({"per_param_noise_scale", "eval_every"}),
+    (): frozenset({"evaluation_starts", "test_fraction", "alphabetic", "n_assets",
+                   *INTERNAL_KEYS}),
+    # eval_every is ours: train/validation metrics every k gradient steps (the reference: 1);
+    # window_sampler too: how window starts are drawn (default "reference", the reference's).
+    ("optimisation_settings",): frozenset({"per_param_noise_scale", "eval_every",
+                                           "window_sampler"}),
     # The training guide's Optuna example sets "method" here rather than one level up.
     ("optimisation_settings", "optuna_settings"): frozenset({"output_dir", "method"}),
     ("optimisation_settings", "bfgs_settings"): frozenset({"memory_budget"}),
@@ -208,13 +228,32 @@ class FingerprintError(ValueError):
         self.field = field
 
 
+class UnknownReturnValError(FingerprintError, NotImplementedError):
+    """``return_val`` names no metric. Also a NotImplementedError, what the reference raises for
+    an unknown ``return_val``; the message lists the valid names and the closest one."""
+
+
+def _nested_home(key: str, defaults: Mapping[str, Any], path: tuple[str, ...]) -> str | None:
+    """The dotted path of ``key`` one level down (``optimisation_settings.clip_norm`` for a
+    top-level ``clip_norm``), or None."""
+    for name, default in defaults.items():
+        if isinstance(default, dict) and name not in FREE_FORM_KEYS and (
+                key in default or key in OPTIONAL_KEYS.get((*path, name), frozenset())):
+            return ".".join((*path, name, key))
+    return None
+
+
 def _check_keys(given: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str, ...]):
     allowed = set(defaults) | OPTIONAL_KEYS.get(path, frozenset())
     for key in given:
         if key not in allowed:
             field = ".".join((*path, key))
+            # A misplaced key (a top-level clip_norm, which the reference silently ignores) is
+            # refused too, pointing at where it belongs.
+            home = _nested_home(key, defaults, path)
             close = difflib.get_close_matches(key, sorted(allowed), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            hint = (f"; did you mean {home!r}?" if home
+                    else f" (did you mean {close[0]!r}?)" if close else "")
             raise FingerprintError(
                 field, f"unknown setting{hint}; valid keys here: {', '.join(sorted(allowed))}"
             )
@@ -241,6 +280,10 @@ def _fill(given: Mapping[str, Any], defaults: Mapping[str, Any], path: tuple[str
 def fill_defaults(run_fingerprint: Mapping[str, Any]) -> dict[str, Any]:
     """A complete copy of ``run_fingerprint``: defaults filled recursively, keys checked."""
     filled = _fill(run_fingerprint, DEFAULT_RUN_FINGERPRINT, ())
+    for key, effect in INTERNAL_KEYS.items():
+        value = filled.pop(key, None)  # no effect on a run: not carried on
+        if value is not None:
+            log.info("reference internal setting accepted", key=key, effect=effect)
     if run_fingerprint.get("weight_interpolation_period") is None:
         # The training guide's example sets chunk_period 60 alone; the reference would then fail
         # (1440 > 60). Unset, the interpolation spans at most one chunk.

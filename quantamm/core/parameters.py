@@ -17,6 +17,9 @@ from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
 from quantamm.core.rules import RuleSpec
 
 NOISE_METHODS = ("gaussian", "sobol", "lhs", "centered_lhs")
+# No noise at all: every set equals set 0. The reference applies no noise for any method name it
+# does not know; we accept only this one name and refuse a typo (listing the valid names).
+NO_NOISE = "none"
 UNPERTURBED_KEYS = frozenset({"initial_weights_logits", "subsidary_params"})
 
 
@@ -59,12 +62,18 @@ def perturb(
     ``sobol``/``lhs``/``centered_lhs``: one low-discrepancy design over all perturbed entries
     (Sobol scrambled, its first point skipped), clipped to [1e-6, 1 - 1e-6], mapped through the
     normal quantile.
+    ``none``: no noise, every set equals set 0.
+
+    Differs from the reference on purpose: it silently applies no noise for any name it does
+    not know (a typo such as ``"gausian"`` gives identical sets); here only ``"none"`` means no
+    noise and any other unknown name is a ValueError listing the valid names.
     """
-    if method not in NOISE_METHODS:
-        raise ValueError(f"noise must be one of {', '.join(NOISE_METHODS)}, got {method!r}")
+    if method not in (*NOISE_METHODS, NO_NOISE):
+        raise ValueError(f"noise must be one of {', '.join((*NOISE_METHODS, NO_NOISE))}, "
+                         f"got {method!r}")
     noisy = {key: np.array(value, dtype=np.float64) for key, value in params.items()}
     n_sets = next(iter(noisy.values())).shape[0] if noisy else 0
-    if n_sets <= 1 or not keys:
+    if n_sets <= 1 or not keys or method == NO_NOISE:
         return noisy
     if method == "gaussian":
         rng = np.random.RandomState(seed)
@@ -101,7 +110,9 @@ def init_base_parameters(
     noise_scale: float = 1.0,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Initial parameter sets [S, n] per key (``noise_scale`` 1.0 reproduces the reference)."""
+    """Initial parameter sets [S, n] per key (``noise_scale`` 1.0 reproduces the reference);
+    ``noise``: one of ``NOISE_METHODS`` or ``"none"`` (every set equals set 0). An unknown name
+    is a ValueError listing the valid ones, where the reference silently applies no noise."""
     params = base_parameters(
         rule, initial_values_dict, run_fingerprint["chunk_period"], n_assets, n_parameter_sets
     )

@@ -13,7 +13,8 @@ import math
 from typing import Any, Callable, Mapping, Sequence
 
 from quantamm.core import vocabulary
-from quantamm.core.fingerprint import FingerprintError, fill_defaults, sorted_tokens
+from quantamm.core.fingerprint import (FingerprintError, UnknownReturnValError, fill_defaults,
+                                       sorted_tokens)
 from quantamm.core.rules import INITIAL_KEYS
 
 # Valid values of the settings (reference key -> (test of value and n_assets, the rule)).
@@ -94,7 +95,7 @@ class RunSpec:
         problem = vocabulary.choice_problem(fp["return_val"], vocabulary.RETURN_VALS,
                                             "return_val")
         if problem:
-            raise FingerprintError("return_val", problem)
+            raise UnknownReturnValError("return_val", problem)
         own = {field.name for field in dataclasses.fields(cls)} - {
             "tokens", "start", "end", "end_test", "initial_values"}
         return cls(tokens=tokens, start=fp["startDateString"], end=fp["endDateString"],

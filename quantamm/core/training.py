@@ -16,7 +16,8 @@ from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
 GRADIENT_KEYS = ("optimiser", "base_lr", "weight_decay", "n_iterations", "batch_size",
                  "sample_method", "lr_schedule_type", "lr_decay_ratio", "min_lr", "warmup_steps",
                  "use_plateau_decay", "decay_lr_plateau", "decay_lr_ratio",
-                 "use_gradient_clipping", "clip_norm", "force_scalar", "eval_every")
+                 "use_gradient_clipping", "clip_norm", "force_scalar", "eval_every",
+                 "window_sampler")
 # optimisation_settings key -> TrainingSettings field.
 COMMON_KEYS = {"val_fraction": "val_fraction", "n_parameter_sets": "n_parameter_sets",
                "parameter_init_method": "parameter_init_method", "noise_scale": "noise_scale",
@@ -40,9 +41,13 @@ INITIAL_VALUE_FIELDS = {"initial_memory_length": "memory_length_days",
                         "initial_raw_width": "raw_width",
                         "initial_raw_exponents": "raw_exponents",
                         "initial_pre_exp_scaling": "pre_exp_scaling"}
+# GradientDescentSettings.window_sampler: the reference's JAX threefry draws (partitionable split,
+# current JAX's default), the same with the older non-partitionable split, or NumPy's.
+WINDOW_SAMPLERS = ("reference", "reference_legacy", "numpy")
 # Settings of ours that the reference does not have: (message, field) -> default.
 OWN_DEFAULTS: dict[tuple[str, str], Any] = {
     ("gradient_descent", "eval_every"): 1,  # train/validation metrics every k steps
+    ("gradient_descent", "window_sampler"): "reference",  # the reference's window draws
     ("settings", "report_every"): 10,  # iterations (or trials) between progress events
     ("optuna", "storage_url"): None,  # the server's job store
 }

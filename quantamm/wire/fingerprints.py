@@ -10,9 +10,11 @@ import datetime as dt
 from typing import Any, Mapping
 
 from google.protobuf import timestamp_pb2
+from google.protobuf.descriptor import FieldDescriptor
+from google.protobuf.message import Message
 
 from quantamm.core import training
-from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT
+from quantamm.core.fingerprint import DEFAULT_RUN_FINGERPRINT, FingerprintError
 from quantamm_api.v1 import types_pb2
 
 # reference key -> proto field, for the optional scalar settings
@@ -68,17 +70,64 @@ def timestamp_to_date(stamp: timestamp_pb2.Timestamp) -> str:
     return moment.strftime(DATE_FORMAT)
 
 
+_KIND_OF_TYPE = {  # FieldDescriptor.cpp_type -> what a value must be, in a user's words
+    FieldDescriptor.CPPTYPE_BOOL: "bool",
+    FieldDescriptor.CPPTYPE_INT32: "int", FieldDescriptor.CPPTYPE_INT64: "int",
+    FieldDescriptor.CPPTYPE_UINT32: "int", FieldDescriptor.CPPTYPE_UINT64: "int",
+    FieldDescriptor.CPPTYPE_FLOAT: "number", FieldDescriptor.CPPTYPE_DOUBLE: "number",
+    FieldDescriptor.CPPTYPE_STRING: "str", FieldDescriptor.CPPTYPE_ENUM: "enum name",
+}
+
+
+def wrong_type(key: str, field: FieldDescriptor, value: Any) -> FingerprintError:
+    """The typed error for a value protobuf refused for ``field`` (TypeError / ValueError),
+    naming the user's ``key``: ``ste_max_change: must be a bool, got 0.1``."""
+    kind = _KIND_OF_TYPE.get(field.cpp_type, str(field.type))
+    repeated = getattr(field, "is_repeated", None)
+    if repeated is None:  # older protobuf
+        repeated = field.label == FieldDescriptor.LABEL_REPEATED
+    if repeated:
+        return FingerprintError(key, f"must be a list of {kind} values, got {value!r}")
+    article = "an" if kind[0] in "aeiou" else "a"
+    return FingerprintError(key, f"must be {article} {kind}, got {value!r}")
+
+
+def set_field(message: Message, field: str, value: Any, key: str) -> None:
+    """``message.field = value``; a value of the wrong Python type (a float for a bool or int
+    field, a str for a number) is a FingerprintError naming ``key``, not protobuf's bare
+    TypeError."""
+    try:
+        setattr(message, field, value)
+    except (TypeError, ValueError) as error:
+        raise wrong_type(key, message.DESCRIPTOR.fields_by_name[field], value) from error
+
+
 def to_proto(reference: Mapping[str, Any]) -> types_pb2.RunFingerprint:
     """The simulation settings of a reference fingerprint dict as a RunFingerprint (keys that
-    only concern training are ignored here; None means "server default")."""
-    fp = types_pb2.RunFingerprint(tokens=list(reference.get("tokens", [])),
-                                  rule=reference.get("rule", ""))
+    only concern training are ignored here; None means "server default"). A value of the wrong
+    type is a FingerprintError naming its key."""
+    fp = types_pb2.RunFingerprint()
+    rule = reference.get("rule")
+    set_field(fp, "rule", "" if rule is None else rule, "rule")
+    try:
+        tokens = reference.get("tokens", [])
+        if isinstance(tokens, (str, bytes)):
+            raise TypeError("a string, not a list of token names")
+        fp.tokens.extend(list(tokens))
+    except (TypeError, ValueError) as error:
+        raise wrong_type("tokens", fp.DESCRIPTOR.fields_by_name["tokens"],
+                         reference.get("tokens")) from error
     for key, field in DATE_FIELDS.items():
         if reference.get(key) is not None:
-            getattr(fp, field).CopyFrom(date_to_timestamp(reference[key]))
+            try:
+                stamp = date_to_timestamp(reference[key])
+            except (TypeError, ValueError) as error:
+                raise FingerprintError(key, f"must be a 'YYYY-MM-DD HH:MM:SS' string, got "
+                                            f"{reference[key]!r}") from error
+            getattr(fp, field).CopyFrom(stamp)
     for key, field in SETTING_FIELDS.items():
         if reference.get(key) is not None:
-            setattr(fp, field, reference[key])
+            set_field(fp, field, reference[key], key)
     return fp
 
 

@@ -58,7 +58,7 @@ class InitialValues(_message.Message):
     def __init__(self, memory_length_days: _Optional[float] = ..., memory_length_delta_days: _Optional[float] = ..., k_per_day: _Optional[float] = ..., weights_logits: _Optional[_Iterable[float]] = ..., log_amplitude: _Optional[float] = ..., raw_width: _Optional[float] = ..., raw_exponents: _Optional[float] = ..., pre_exp_scaling: _Optional[float] = ...) -> None: ...
 
 class GradientDescentSettings(_message.Message):
-    __slots__ = ("optimiser", "base_lr", "weight_decay", "n_iterations", "batch_size", "sample_method", "lr_schedule_type", "lr_decay_ratio", "min_lr", "warmup_steps", "use_plateau_decay", "decay_lr_plateau", "decay_lr_ratio", "use_gradient_clipping", "clip_norm", "force_scalar", "eval_every")
+    __slots__ = ("optimiser", "base_lr", "weight_decay", "n_iterations", "batch_size", "sample_method", "lr_schedule_type", "lr_decay_ratio", "min_lr", "warmup_steps", "use_plateau_decay", "decay_lr_plateau", "decay_lr_ratio", "use_gradient_clipping", "clip_norm", "force_scalar", "eval_every", "window_sampler")
     OPTIMISER_FIELD_NUMBER: _ClassVar[int]
     BASE_LR_FIELD_NUMBER: _ClassVar[int]
     WEIGHT_DECAY_FIELD_NUMBER: _ClassVar[int]
@@ -76,6 +76,7 @@ class GradientDescentSettings(_message.Message):
     CLIP_NORM_FIELD_NUMBER: _ClassVar[int]
     FORCE_SCALAR_FIELD_NUMBER: _ClassVar[int]
     EVAL_EVERY_FIELD_NUMBER: _ClassVar[int]
+    WINDOW_SAMPLER_FIELD_NUMBER: _ClassVar[int]
     optimiser: str
     base_lr: float
     weight_decay: float
@@ -93,7 +94,8 @@ class GradientDescentSettings(_message.Message):
     clip_norm: float
     force_scalar: bool
     eval_every: int
-    def __init__(self, optimiser: _Optional[str] = ..., base_lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., n_iterations: _Optional[int] = ..., batch_size: _Optional[int] = ..., sample_method: _Optional[str] = ..., lr_schedule_type: _Optional[str] = ..., lr_decay_ratio: _Optional[float] = ..., min_lr: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., use_plateau_decay: _Optional[bool] = ..., decay_lr_plateau: _Optional[int] = ..., decay_lr_ratio: _Optional[float] = ..., use_gradient_clipping: _Optional[bool] = ..., clip_norm: _Optional[float] = ..., force_scalar: _Optional[bool] = ..., eval_every: _Optional[int] = ...) -> None: ...
+    window_sampler: str
+    def __init__(self, optimiser: _Optional[str] = ..., base_lr: _Optional[float] = ..., weight_decay: _Optional[float] = ..., n_iterations: _Optional[int] = ..., batch_size: _Optional[int] = ..., sample_method: _Optional[str] = ..., lr_schedule_type: _Optional[str] = ..., lr_decay_ratio: _Optional[float] = ..., min_lr: _Optional[float] = ..., warmup_steps: _Optional[int] = ..., use_plateau_decay: _Optional[bool] = ..., decay_lr_plateau: _Optional[int] = ..., decay_lr_ratio: _Optional[float] = ..., use_gradient_clipping: _Optional[bool] = ..., clip_norm: _Optional[float] = ..., force_scalar: _Optional[bool] = ..., eval_every: _Optional[int] = ..., window_sampler: _Optional[str] = ...) -> None: ...
 
 class ParameterRange(_message.Message):
     __slots__ = ("low", "high", "log_scale", "scalar")

@@ -8,7 +8,9 @@ linearly, and every metric is "higher is better" (risk measures come out negativ
 
 "Chunked" metrics cut the series into consecutive blocks of a fixed number of minutes from index
 0, drop the incomplete tail and give NaN when too few blocks exist. Metric names are static: each
-name compiles its own program.
+name compiles its own program. The public drawdown functions a user calls directly
+(``greatest_draw_down``, ``max_drawdown``, ``weekly_max_drawdown``, ``calmar``) raise ValueError
+naming the minimum length instead, as the reference does; the objectives keep NaN.
 """
 
 from __future__ import annotations
@@ -179,14 +181,42 @@ def minute_sharpe(values: Array) -> Array:
     return _sharpe(simple_returns(values), MINUTES_PER_YEAR)
 
 
-def greatest_draw_down(values: Array) -> Array:
-    """Worst value of [L] relative to the first value (not to a running peak), as a return."""
+def _require_length(values: Array, minimum: int, metric: str) -> None:
+    """ValueError naming the minimum when [L] is shorter (a check on the static shape, so it
+    also holds under jit)."""
+    if values.shape[-1] < minimum:
+        raise ValueError(f"{metric} needs at least {minimum} values, got {values.shape[-1]}")
+
+
+def _greatest_draw_down(values: Array) -> Array:
     return jnp.min(values - values[0]) / values[0]
 
 
-def max_drawdown(values: Array, block: int) -> Array:
-    """Worst drawdown from the running peak within any complete block of [L]."""
+def greatest_draw_down(values: Array) -> Array:
+    """Worst value of [L] relative to the first value (not to a running peak), as a return.
+    ValueError when L < 1 (the reference raises on an empty series too)."""
+    _require_length(values, 1, "greatest_draw_down")
+    return _greatest_draw_down(values)
+
+
+def _max_drawdown(values: Array, block: int) -> Array:
     return _min(jnp.min(drawdowns(complete_blocks(values, block)), axis=1))
+
+
+def max_drawdown(values: Array, block: int) -> Array:
+    """Worst drawdown from the running peak within any complete block of [L].
+
+    ValueError naming the minimum when L < ``block`` (no complete block), as the reference's
+    ``_calculate_max_drawdown`` raises; the training objective of the same name (``objective``)
+    gives NaN there instead."""
+    _require_length(values, block, f"max_drawdown (block {block})")
+    return _max_drawdown(values, block)
+
+
+def weekly_max_drawdown(values: Array) -> Array:
+    """``max_drawdown`` over weekly blocks (10080 minutes; ValueError when L < 10080)."""
+    _require_length(values, MINUTES_PER_WEEK, "weekly_max_drawdown")
+    return _max_drawdown(values, MINUTES_PER_WEEK)
 
 
 def intraday_var(values: Array, block: int, q: float) -> Array:
@@ -231,7 +261,13 @@ def sterling(values: Array, block: int = MINUTES_PER_MONTH) -> Array:
 
 
 def calmar(values: Array) -> Array:
-    """Annualised return over minus the whole-window maximum drawdown (+inf without drawdown)."""
+    """Annualised return over minus the whole-window maximum drawdown (+inf without drawdown).
+    ValueError when L < 1 (the reference raises on an empty series too)."""
+    _require_length(values, 1, "calmar")
+    return _calmar(values)
+
+
+def _calmar(values: Array) -> Array:
     worst = jnp.min(drawdowns(values))
     return jnp.where(worst >= 0, jnp.inf, _window_annualised_return(values) / -worst)
 
@@ -304,8 +340,8 @@ _OBJECTIVES: dict[str, PathMetric] = {
     "annualised_returns_over_hodl": _annualised_returns(_hodl_growth),
     "returns_over_uniform_hodl": _returns(_uniform_hodl_growth),
     "annualised_returns_over_uniform_hodl": _annualised_returns(_uniform_hodl_growth),
-    "greatest_draw_down": _on_values(greatest_draw_down),
-    "weekly_max_drawdown": _on_values(partial(max_drawdown, block=MINUTES_PER_WEEK)),
+    "greatest_draw_down": _on_values(_greatest_draw_down),
+    "weekly_max_drawdown": _on_values(partial(_max_drawdown, block=MINUTES_PER_WEEK)),
     **_var_metrics(MINUTES_PER_DAY, "daily"),
     **_var_metrics(MINUTES_PER_WEEK, "weekly"),
     "daily_raroc": _on_values(partial(raroc, block=MINUTES_PER_DAY)),
@@ -320,7 +356,7 @@ _OBJECTIVES: dict[str, PathMetric] = {
     ),
     "ulcer": _on_values(ulcer),
     "sterling": _on_values(sterling),
-    "calmar": _on_values(calmar),
+    "calmar": _on_values(_calmar),
     "fee_revenue_over_value": _fee_revenue_over_value,
 }
 

@@ -124,6 +124,21 @@ class Pool:
         )
         return {key: jnp.asarray(value) for key, value in params.items()}
 
+    def init_parameters(
+        self,
+        initial_values_dict: Mapping[str, Any],
+        run_fingerprint: Mapping[str, Any],
+        n_assets: int,
+        n_parameter_sets: int = 1,
+        noise: str = "gaussian",
+    ) -> dict[str, Any]:
+        """The reference's pool entry point: ``init_base_parameters`` plus its (unused, never
+        perturbed) ``subsidary_params: []`` entry. The other pool methods accept the result."""
+        params: dict[str, Any] = self.init_base_parameters(
+            initial_values_dict, run_fingerprint, n_assets, n_parameter_sets, noise)
+        params["subsidary_params"] = []
+        return params
+
     def calculate_weights(
         self,
         params: Params,

@@ -206,3 +206,41 @@ def test_time_varying_fees_and_trades_match_the_in_process_engine(embedded_only)
             InvalidArgumentError, match="minute_inputs.fees.unix_ms: must be a \\[K\\] int64"):
         sim.simulate(fp, params, inputs=inputs)
 
+
+
+def test_settings_without_effect_are_accepted_and_logged(all_logs):
+    """The reference accepts n_cycles, max_mc_version and a top-level bout_length, and none
+    changes its gradient descent: accepted here, each logged with its key."""
+    fp = fill_defaults({**guide_fingerprint(), "bout_length": 1441,
+                        "optimisation_settings": {"n_cycles": 3, "max_mc_version": 2}})
+    all_logs.clear()
+    settings = to_training_settings(fp)
+    assert settings == to_training_settings(fill_defaults(guide_fingerprint()))
+    assert {entry["key"] for entry in all_logs} == {"optimisation_settings.n_cycles",
+                                                    "optimisation_settings.max_mc_version"}
+
+
+@pytest.mark.parametrize("key", ["clip_norm", "use_gradient_clipping"])
+def test_misplaced_training_key_is_refused_pointing_at_optimisation_settings(key):
+    with pytest.raises(FingerprintError,
+                       match=f"did you mean 'optimisation_settings.{key}'"):
+        train_on_historic_data({**guide_fingerprint(), key: 5.0})
+
+
+@pytest.mark.parametrize("settings, field, message", [
+    ({"optimisation_settings": {"base_lr": "0.1"}}, "optimisation_settings.base_lr",
+     "must be a number"),
+    ({"optimisation_settings": {"n_iterations": 10.5}}, "optimisation_settings.n_iterations",
+     "must be an int, got 10.5"),
+    ({"optimisation_settings": {"early_stopping": 0.3}}, "optimisation_settings.early_stopping",
+     "must be a bool"),
+    ({"optimisation_settings": {"optuna_settings": {"n_trials": 2.5}}},
+     "optimisation_settings.optuna_settings.n_trials", "must be an int"),
+    ({"initial_memory_length": "ten"}, "initial_memory_length", "must be a number"),
+])
+def test_wrong_types_in_training_settings_are_typed_errors(settings, field, message):
+    with pytest.raises(FingerprintError, match=message) as info:
+        to_training_settings(fill_defaults({**guide_fingerprint(), **settings}))
+    assert info.value.field == field
+    assert to_training_settings(
+        fill_defaults({**guide_fingerprint(), "bout_offset": 10080.0})).bout_offset_minutes == 10080

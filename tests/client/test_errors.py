@@ -151,3 +151,22 @@ def test_the_seeds_functions_name_fields_as_the_user_wrote_them(loopback_service
                                sim_address=loopback_services["sim"],
                                train_address=loopback_services["train"])
     assert info.value.field == "optimisation_settings.val_fraction"
+
+
+def test_unknown_return_val_is_also_a_not_implemented_error():
+    """The reference raises NotImplementedError for an unknown return_val; so does the client's
+    typed error (an InvalidArgumentError, a ValueError, still), in reference keys too."""
+    from client.errors import UnknownReturnValError, in_reference_keys
+
+    status = invalid("fingerprint.return_val", "unknown 'sharp' (did you mean 'sharpe'?)")
+    error = from_rpc_error(with_status(grpc.StatusCode.INVALID_ARGUMENT, str(status),
+                                       status.to_status()))
+    assert isinstance(error, UnknownReturnValError)
+    assert isinstance(error, NotImplementedError) and isinstance(error, ValueError)
+    assert isinstance(error, InvalidArgumentError)
+    mapped = in_reference_keys(error)
+    assert isinstance(mapped, UnknownReturnValError) and mapped.field == "return_val"
+    other = invalid("fingerprint.fees", "must be in [0, 1)")
+    plain = from_rpc_error(with_status(grpc.StatusCode.INVALID_ARGUMENT, str(other),
+                                       other.to_status()))
+    assert type(plain) is InvalidArgumentError

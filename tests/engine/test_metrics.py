@@ -452,3 +452,21 @@ def test_running_peak_gradient_goes_to_the_peak():
     np.testing.assert_array_equal(peak, np.maximum.accumulate(values, axis=1))
     grad = jax.grad(lambda v: jnp.sum(metrics.running_peak(v)))(jnp.asarray(values))
     np.testing.assert_array_equal(grad, [[1.0, 3.0, 0.0, 0.0, 2.0, 0.0]])
+
+
+def test_direct_drawdown_functions_name_the_minimum_length():
+    """Called directly, too-short input is a ValueError naming the minimum (the reference's
+    ``_calculate_max_drawdown`` raises too); the objectives of the same names keep NaN."""
+    short = jnp.linspace(100.0, 90.0, 100)
+    with pytest.raises(ValueError, match="at least 10080 values, got 100"):
+        metrics.weekly_max_drawdown(short)
+    with pytest.raises(ValueError, match="at least 1440 values, got 100"):
+        metrics.max_drawdown(short, block=1440)
+    assert float(metrics.max_drawdown(short, block=100)) == pytest.approx(-0.1)
+    empty = jnp.zeros((0,))
+    for function in (metrics.greatest_draw_down, metrics.calmar):
+        with pytest.raises(ValueError, match="at least 1 values, got 0"):
+            function(empty)
+    assert float(metrics.greatest_draw_down(short)) == pytest.approx(-0.1)
+    reserves, prices = short[:, None], jnp.ones((100, 1))
+    assert np.isnan(float(metrics.objective("weekly_max_drawdown", short, reserves, prices)))

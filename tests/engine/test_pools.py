@@ -69,3 +69,17 @@ def test_a_registered_rule_without_a_named_class_gets_a_pool_of_its_kind():
     pool = pools.create_pool("triple_threat_mean_reversion_channel")
     assert isinstance(pool, pools.TFMMPool) and pool.RULE == "triple_threat_mean_reversion_channel"
     assert "logit_lamb_for_ewma" in pool.get_param_schema()
+
+
+def test_init_parameters_carries_the_references_empty_subsidary_params():
+    pool = pools.MomentumPool()
+    params = pool.init_parameters({}, {"chunk_period": 1440}, 2, n_parameter_sets=2, noise="none")
+    assert params["subsidary_params"] == []
+    base = pool.init_base_parameters({}, {"chunk_period": 1440}, 2, n_parameter_sets=2, noise="none")
+    assert list(params) == [*base, "subsidary_params"]
+    np.testing.assert_array_equal(params["logit_lamb"][1], params["logit_lamb"][0])
+    one_set = {k: (v[0] if k != "subsidary_params" else v) for k, v in params.items()}
+    prices = np.exp(np.linspace(0.0, 0.1, 3 * 1440 + 1))[:, None] * np.ones((1, 2))
+    weights = pool.calculate_weights(one_set, {"chunk_period": 1440, "bout_length": 1441},
+                                     prices, start_index=1440)
+    assert weights.shape == (1440, 2)

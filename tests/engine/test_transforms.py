@@ -41,3 +41,20 @@ def test_squareplus_round_trip():
     assert float(transforms.squareplus(0.0)) == 1.0
     assert transforms.inverse_squareplus(20.0) == pytest.approx(19.95)
     assert float(transforms.squareplus(transforms.inverse_squareplus(3.7))) == pytest.approx(3.7)
+
+
+def test_reference_chunk_period_keyword_and_default():
+    """The reference's spelling: ``chunk_period=`` keyword, and 60 minutes when omitted."""
+    by_position = float(transforms.memory_days_to_lamb(10.0, 1440))
+    assert float(transforms.memory_days_to_lamb(10.0, chunk_period=1440)) == by_position
+    assert float(transforms.memory_days_to_lamb(10.0, chunk_period_minutes=1440)) == by_position
+    assert float(transforms.memory_days_to_lamb(10.0)) == float(
+        transforms.memory_days_to_lamb(10.0, 60))
+    lamb = transforms.memory_days_to_lamb(10.0, chunk_period=1440)
+    assert float(transforms.lamb_to_memory_days(lamb, chunk_period=1440)) == pytest.approx(10.0)
+    assert float(transforms.logit_lamb_to_memory_days(0.0, chunk_period=60)) == float(
+        transforms.logit_lamb_to_memory_days(0.0, 60))
+    with pytest.raises(TypeError, match="both"):
+        transforms.memory_days_to_lamb(10.0, 1440, chunk_period=60)
+    with pytest.raises(TypeError, match="chunk_period"):
+        transforms.lamb_to_memory_days(0.9)
