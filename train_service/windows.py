@@ -17,6 +17,7 @@ split once per iteration (``reference_legacy``: the same with the non-partitiona
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 import threading
 
@@ -171,25 +172,30 @@ def _advance(key: jax.Array, n: jax.Array) -> jax.Array:
 _CHAIN = _KeyChain()
 
 
+@functools.partial(jax.jit, static_argnames=("batch_size", "bout_offset", "method"))
+def _reference_draw(subkey: jax.Array, batch_size: int, bout_offset: int,
+                    method: str) -> jax.Array:
+    """Window starts [batch_size] drawn with ``subkey`` as the reference draws them (compiled
+    once per shape, method and flags: the flags are part of jit's cache key)."""
+    if method == "stratified":
+        edges = jnp.linspace(0, bout_offset, batch_size + 1).astype(jnp.int64)
+        sizes = jnp.maximum(edges[1:] - edges[:-1], 1)
+        return edges[:-1] + jax.random.randint(subkey, (batch_size,), 0, sizes, dtype=jnp.int64)
+    weights = None
+    if method == "exponential":
+        weights = jnp.exp(EXPONENTIAL_RATE * jnp.arange(bout_offset) / bout_offset)
+        weights = weights / jnp.sum(weights)
+    return jax.random.choice(subkey, bout_offset, shape=(batch_size,), replace=False, p=weights)
+
+
 def _reference_offsets(seed: int, iteration: int, batch_size: int, bout_offset: int,
                        method: str, partitionable: bool) -> np.ndarray:
     """The reference's draws for one iteration (its training loop runs with float64 enabled,
     which the exponential and stratified draws depend on)."""
     with jax.threefry_partitionable(partitionable), jax.enable_x64(True):
         subkey = _CHAIN.subkey(seed, iteration, partitionable)
-        if method == "stratified":
-            edges = jnp.linspace(0, bout_offset, batch_size + 1).astype(jnp.int64)
-            sizes = jnp.maximum(edges[1:] - edges[:-1], 1)
-            starts = edges[:-1] + jax.random.randint(subkey, (batch_size,), 0, sizes,
-                                                     dtype=jnp.int64)
-        else:
-            weights = None
-            if method == "exponential":
-                weights = jnp.exp(EXPONENTIAL_RATE * jnp.arange(bout_offset) / bout_offset)
-                weights = weights / jnp.sum(weights)
-            starts = jax.random.choice(subkey, bout_offset, shape=(batch_size,), replace=False,
-                                       p=weights)
-        return np.asarray(starts, dtype=np.int64)
+        return np.asarray(_reference_draw(subkey, batch_size, bout_offset, method),
+                          dtype=np.int64)
 
 
 def evaluation_offsets(seed: int, bout_offset: int) -> np.ndarray:
