@@ -23,12 +23,7 @@ def test_numpy_training_windows_are_distinct_in_range_and_keyed_by_seed_and_iter
     np.testing.assert_array_equal(draws[5],
                                   windows.training_offsets(7, 5, 8, 2880, method, "numpy"))
     assert not np.array_equal(draws[5], windows.training_offsets(8, 5, 8, 2880, method, "numpy"))
-    if method == "stratified":
-        edges = np.linspace(0, 2880, 9).astype(int)
-        assert all(np.all((d >= edges[:-1]) & (d < edges[1:])) for d in draws)
-    if method == "exponential":
-        late = np.mean([np.mean(d >= 1440) for d in draws])
-        assert late > 0.75  # e^5 weighting favours late starts
+    assert_follows_the_method(draws, method)
 
 
 def test_layout_follows_the_index_arithmetic_and_refuses_short_validation():
@@ -100,12 +95,7 @@ def test_reference_training_windows_are_distinct_in_range_and_keyed_by_seed_and_
     assert not np.array_equal(draws[5],
                               windows.training_offsets(7, 5, 8, 2880, method, "reference_legacy"))
     assert not np.array_equal(draws[5], windows.training_offsets(7, 5, 8, 2880, method, "numpy"))
-    if method == "stratified":
-        edges = np.linspace(0, 2880, 9).astype(int)
-        assert all(np.all((d >= edges[:-1]) & (d < edges[1:])) for d in draws)
-    if method == "exponential":
-        late = np.mean([np.mean(d >= 1440) for d in draws])
-        assert late > 0.75  # e^5 weighting favours late starts
+    assert_follows_the_method(draws, method)
 
 
 def test_the_reference_sampler_ignores_the_ambient_jax_settings():
@@ -118,3 +108,14 @@ def test_the_reference_sampler_ignores_the_ambient_jax_settings():
 def test_an_unknown_sampler_is_refused():
     with pytest.raises(ValueError, match="window sampler"):
         windows.training_offsets(0, 0, 8, 2880, "uniform", "mersenne")
+
+
+def assert_follows_the_method(draws: list[np.ndarray], method: str) -> None:
+    """Stratified draws take one start per stratum of [0, 2880); exponential ones favour late
+    starts (e^5 weighting)."""
+    if method == "stratified":
+        edges = np.linspace(0, 2880, 9).astype(int)
+        assert all(np.all((d >= edges[:-1]) & (d < edges[1:])) for d in draws)
+    if method == "exponential":
+        late = np.mean([np.mean(d >= 1440) for d in draws])
+        assert late > 0.75
