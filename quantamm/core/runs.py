@@ -109,7 +109,6 @@ class RunSpec:
         return {"startDateString": self.start, "endDateString": self.end,
                 "endTestDateString": self.end_test}[key]
 
-COST_TABLES = ("fees", "gas_cost", "arb_fees")  # fingerprint key; its table is "<key>_df"
 
 
 @dataclasses.dataclass(frozen=True)

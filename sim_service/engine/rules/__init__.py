@@ -78,16 +78,6 @@ def gradient_readouts(
     return estimators.gradient_scan(chunk_prices, lamb, alt_lamb)
 
 
-def tfmm_rules() -> tuple[str, ...]:
-    """Rules whose weights follow the price history."""
-    return tuple(name for name, spec in registry().items() if spec.pool == "tfmm")
-
-
-def weight_rules() -> frozenset[str]:
-    """TFMM rules that output target weights (not weight changes)."""
-    return frozenset(name for name, spec in registry().items() if spec.outputs == "weights")
-
-
 def readout_rules() -> tuple[str, ...]:
     """Rules with estimator readouts (the momentum family)."""
     return tuple(name for name, spec in registry().items() if spec.has_readouts)
